@@ -1,0 +1,434 @@
+"""Exact multi-source travel times from facilities to origins, one Dijkstra per category.
+
+Both facilities and origins snap to the nearest *edge* of the mode's network, following
+the edge's polyline. A point's trip to or from the network is the straight connector
+to its projection plus the partial edge to the edge's end node; a facility and an
+origin on the same edge also get the direct path along it. All facilities of a
+category enter one Dijkstra as virtual source nodes whose links carry their snapping
+offsets (``scipy.sparse.csgraph.dijkstra`` with ``min_only=True``), run on the
+transposed graph so that one-way streets are respected in the direction of the trip
+(origin -> facility).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Literal, overload
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
+
+from . import settings
+from ._log import log
+from ._snap import SnapResult
+from .errors import InputError, MissingColumnError, NoCrsError, PlannerWarning
+from .network import ModeGraph, Network
+
+
+@dataclass
+class Snapped:
+    """Points of a layer snapped to a network: metric coordinates and where they meet it."""
+
+    x: np.ndarray
+    y: np.ndarray
+    snap: SnapResult
+
+
+def check_network(network: object, argument: str = "network") -> Network:
+    """Raise a clear error unless ``network`` is a :class:`planner.Network`."""
+    if not isinstance(network, Network):
+        msg = (
+            f"{argument} must be a planner.Network; got {type(network).__name__}. "
+            "Build one with planner.load_network(source, mode=...) from a graph, an OSM "
+            "file or a place name."
+        )
+        raise InputError(msg)
+    return network
+
+
+def check_limit(value: object, argument: str = "max_time_s") -> float:
+    """A non-negative number (inf allowed) or a clear error."""
+    try:
+        limit = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        msg = f"{argument} must be a number of seconds, e.g. 900 for 15 minutes; got {value!r}."
+        raise InputError(msg) from None
+    if math.isnan(limit) or limit < 0:
+        msg = (
+            f"{argument} must be zero or more seconds (e.g. 900 for 15 minutes); got {value!r}. "
+            "Use math.inf for no limit."
+        )
+        raise InputError(msg)
+    return limit
+
+
+def check_gdf(gdf: object, argument: str) -> gpd.GeoDataFrame:
+    """A GeoDataFrame (or GeoSeries) with a CRS, or a clear error."""
+    if isinstance(gdf, gpd.GeoSeries):
+        gdf = gpd.GeoDataFrame(geometry=gdf)
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        msg = (
+            f"{argument} must be a GeoDataFrame; got {type(gdf).__name__}. Read files with "
+            "planner.read_facilities / geopandas.read_file, or build one with "
+            "geopandas.GeoDataFrame(df, geometry=geopandas.points_from_xy(lon, lat), "
+            "crs='EPSG:4326')."
+        )
+        raise InputError(msg)
+    if gdf.crs is None:
+        msg = (
+            f"{argument} has no CRS. Set the CRS its coordinates are in, e.g. "
+            f"{argument}.set_crs('EPSG:4326') for WGS-84 longitude/latitude (convert Amap/"
+            "Tencent GCJ-02 or Baidu BD-09 data with planner.read_facilities(..., crs='gcj02'))."
+        )
+        raise NoCrsError(msg)
+    return gdf
+
+
+def check_facilities(facilities: object, category: str) -> gpd.GeoDataFrame:
+    """Validate a facility layer: GeoDataFrame with CRS, point geometries, category column."""
+    fac = check_gdf(facilities, "facilities")
+    if category not in fac.columns:
+        msg = (
+            f"facilities has no category column {category!r}; columns present: "
+            f"{list(fac.columns)}. Pass category='<column>' naming the column that holds "
+            "each facility's category."
+        )
+        raise MissingColumnError(msg)
+    types = fac.geometry.geom_type
+    bad = types.notna() & (types != "Point")
+    if bad.any():
+        first = fac.index[np.flatnonzero(bad.to_numpy())[0]]
+        kinds = sorted(types[bad].unique())
+        msg = (
+            f"facilities must be points; {int(bad.sum())} rows are {kinds} (first at index "
+            f"{first!r}). Turn areas into points first, e.g. "
+            "facilities.set_geometry(facilities.representative_point()), or load OSM "
+            "features with planner.load_facilities, which does this."
+        )
+        raise InputError(msg)
+    return fac
+
+
+def origin_points(origins: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """Access points of origins: points as given, other geometries' representative point."""
+    geom = origins.geometry
+    types = geom.geom_type
+    if (types == "Point").all():
+        return geom
+    pts = geom.copy()
+    other = types.notna() & (types != "Point") & ~geom.is_empty
+    pts[other] = geom[other].representative_point()
+    return pts
+
+
+def snap_layer(network: Network, geoms: gpd.GeoSeries) -> Snapped:
+    """Project points to the network's metric CRS and snap them."""
+    x, y = network.to_metric(geoms)
+    return Snapped(x, y, network.snap_xy(x, y))
+
+
+def _part(dist: np.ndarray, tpm: np.ndarray) -> np.ndarray:
+    """Time to cover ``dist`` metres at ``tpm`` seconds per metre; 0 m costs 0 s always."""
+    with np.errstate(invalid="ignore"):
+        return np.where(dist == 0, 0.0, dist * tpm)
+
+
+def facility_links(
+    mg: ModeGraph, snap: SnapResult, *, reverse: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Links between each facility and the end nodes of its street, with their times.
+
+    Returns (facility position, node, seconds) for the finite links. With
+    ``reverse=True`` the links are the trips node -> facility: a facility on street
+    (u, v) at offset o is reached from u after o metres forward and from v after
+    (length - o) metres backward, plus the connector, where the mode may go that way.
+    With ``reverse=False`` they are the trips facility -> node.
+    """
+    e = snap.entries()
+    s = snap.street[e]
+    off = snap.offset[e]
+    conn = snap.connector[e] * mg.conn_tpm[s]
+    to_u, to_v = (mg.fwd_tpm, mg.bwd_tpm) if reverse else (mg.bwd_tpm, mg.fwd_tpm)
+    w_u = conn + _part(off, to_u[s])
+    w_v = conn + _part(mg.length[s] - off, to_v[s])
+    fpos = np.concatenate([snap.owner[e], snap.owner[e]])
+    node = np.concatenate([mg.su[s], mg.sv[s]])
+    w = np.concatenate([w_u, w_v])
+    keep = np.isfinite(w)
+    return fpos[keep], node[keep], w[keep]
+
+
+def node_times(
+    mg: ModeGraph,
+    snap: SnapResult,
+    limit: float,
+    *,
+    with_source: bool = False,
+    reverse: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """One multi-source Dijkstra from snapped facilities.
+
+    Returns the time from every node to its nearest facility (``reverse=True``, the trip
+    origin -> facility) or from the facilities to every node (``reverse=False``), inf
+    beyond ``limit``, and, if asked, the position of that facility (-1 for none).
+    """
+    n = mg.csr.shape[0]
+    f = snap.n_points
+    if f == 0 or not snap.ok.any():
+        return np.full(n, np.inf), (np.full(n, -1, dtype=np.int64) if with_source else None)
+    fpos, node, w = facility_links(mg, snap, reverse=reverse)
+    ext = _append_source_rows(mg.csr_t if reverse else mg.csr, fpos, node, w, f)
+    sources = np.arange(n, n + f)
+    if with_source:
+        dist, _pred, src = dijkstra(
+            ext,
+            directed=True,
+            indices=sources,
+            limit=limit,
+            min_only=True,
+            return_predecessors=True,
+        )
+        src = np.where(src >= n, src - n, -1).astype(np.int64)
+        return dist[:n], src[:n]
+    dist = dijkstra(ext, directed=True, indices=sources, limit=limit, min_only=True)
+    return dist[:n], None
+
+
+def _append_source_rows(
+    base: sp.csr_matrix, fpos: np.ndarray, node: np.ndarray, w: np.ndarray, f: int
+) -> sp.csr_matrix:
+    """CSR with ``f`` extra rows (virtual facility nodes) linking to graph nodes."""
+    n = base.shape[0]
+    order = np.lexsort((w, node, fpos))
+    fpos, node, w = fpos[order], node[order], w[order]
+    counts = np.bincount(fpos, minlength=f)
+    idx_dtype = base.indices.dtype
+    indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(counts)]).astype(idx_dtype)
+    indices = np.concatenate([base.indices, node.astype(idx_dtype)])
+    data = np.concatenate([base.data, w])
+    return sp.csr_matrix((data, indices, indptr), shape=(n + f, n + f))
+
+
+def origin_times(
+    mg: ModeGraph,
+    dist: np.ndarray,
+    src: np.ndarray | None,
+    origins: SnapResult,
+    facilities: SnapResult,
+    limit: float,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Time from each snapped origin to its nearest facility, and which facility.
+
+    ``dist``/``src`` come from :func:`node_times` (reverse=True). Unsnapped origins and
+    trips over ``limit`` get inf (and -1).
+    """
+    e = origins.entries()
+    s = origins.street[e]
+    off = origins.offset[e]
+    conn = origins.connector[e] * mg.conn_tpm[s]
+    t_v = conn + _part(mg.length[s] - off, mg.fwd_tpm[s]) + dist[mg.sv[s]]
+    t_u = conn + _part(off, mg.bwd_tpm[s]) + dist[mg.su[s]]
+    pick_u = t_u < t_v
+    cand_o = [origins.owner[e]]
+    cand_t = [np.where(pick_u, t_u, t_v)]
+    cand_f = [np.where(pick_u, src[mg.su[s]], src[mg.sv[s]])] if src is not None else []
+
+    # the direct path along a street shared by an origin and a facility
+    fe = facilities.entries()
+    shared = np.isin(s, facilities.street[fe])
+    if shared.any():
+        oe = e[shared]
+        left = pd.DataFrame(
+            {
+                "o": origins.owner[oe],
+                "street": origins.street[oe],
+                "off_o": origins.offset[oe],
+                "c_o": origins.connector[oe],
+            }
+        )
+        right = pd.DataFrame(
+            {
+                "f": facilities.owner[fe],
+                "street": facilities.street[fe],
+                "off_f": facilities.offset[fe],
+                "c_f": facilities.connector[fe],
+            }
+        )
+        pairs = left.merge(right, on="street")
+        st = pairs["street"].to_numpy()
+        delta = pairs["off_f"].to_numpy() - pairs["off_o"].to_numpy()
+        base = (pairs["c_o"].to_numpy() + pairs["c_f"].to_numpy()) * mg.conn_tpm[st]
+        fwd = np.where(delta >= 0, base + _part(delta, mg.fwd_tpm[st]), np.inf)
+        bwd = np.where(delta <= 0, base + _part(-delta, mg.bwd_tpm[st]), np.inf)
+        cand_o.append(pairs["o"].to_numpy())
+        cand_t.append(np.minimum(fwd, bwd))
+        if src is not None:
+            cand_f.append(pairs["f"].to_numpy())
+
+    n = origins.n_points
+    o = np.concatenate(cand_o)
+    t = np.concatenate(cand_t)
+    best = np.full(n, np.inf)
+    np.minimum.at(best, o, t)
+    over = best > limit
+    best[over] = np.inf
+    if src is None:
+        return best, None
+    f_all = np.concatenate(cand_f)
+    order = np.lexsort((t, o))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = o[order][1:] != o[order][:-1]
+    win = order[first]
+    who = np.full(n, -1, dtype=np.int64)
+    who[o[win]] = f_all[win]
+    who[over | ~np.isfinite(best)] = -1
+    return best, who
+
+
+def _categories(fac: gpd.GeoDataFrame, category: str) -> list[Hashable]:
+    col = fac[category]
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return list(col.cat.categories)
+    return list(pd.unique(col.dropna()))
+
+
+def _labels(index: pd.Index, pos: np.ndarray, out_index: pd.Index) -> pd.Series:
+    """Facility index labels at positions ``pos`` (-1 -> missing), as a nullable Series."""
+    missing = pos < 0
+    taken = index.take(np.where(missing, 0, pos)) if len(index) else pd.Index([None] * len(pos))
+    if pd.api.types.is_integer_dtype(index.dtype):
+        arr = pd.array(np.asarray(taken, dtype=np.int64), dtype="Int64")
+        arr[missing] = pd.NA
+        return pd.Series(arr, index=out_index)
+    values = np.asarray(taken, dtype=object)
+    values[missing] = pd.NA
+    return pd.Series(values, index=out_index, dtype=object)
+
+
+@overload
+def travel_times(
+    network: Network,
+    facilities: gpd.GeoDataFrame,
+    origins: gpd.GeoDataFrame | gpd.GeoSeries,
+    *,
+    max_time_s: float,
+    category: str = ...,
+    nearest: Literal[False] = ...,
+) -> pd.DataFrame: ...
+
+
+@overload
+def travel_times(
+    network: Network,
+    facilities: gpd.GeoDataFrame,
+    origins: gpd.GeoDataFrame | gpd.GeoSeries,
+    *,
+    max_time_s: float,
+    category: str = ...,
+    nearest: Literal[True],
+) -> tuple[pd.DataFrame, pd.DataFrame]: ...
+
+
+def travel_times(
+    network: Network,
+    facilities: gpd.GeoDataFrame,
+    origins: gpd.GeoDataFrame | gpd.GeoSeries,
+    *,
+    max_time_s: float,
+    category: str = "category",
+    nearest: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
+    """Travel time from every origin to the nearest facility of each category.
+
+    Parameters
+    ----------
+    network
+        A :class:`planner.Network`; its mode and speed apply.
+    facilities
+        Points in any CRS, with a category column.
+    origins
+        Points or polygons in any CRS (a polygon starts from its representative point).
+    max_time_s
+        Search limit in seconds; trips longer than this are inf. ``math.inf`` for none.
+    category
+        Name of the facilities' category column.
+    nearest
+        Also return, per origin and category, the index label of the nearest facility.
+
+    Returns
+    -------
+    pandas.DataFrame or (pandas.DataFrame, pandas.DataFrame)
+        Seconds, indexed like ``origins``, one float64 column per category value (inf
+        where nothing is reachable within ``max_time_s``). With ``nearest=True``, also a
+        frame of the same shape holding the nearest facility's index label (NA for none).
+
+    Notes
+    -----
+    A point farther than ``settings.max_snap_m`` from every usable edge is unreachable;
+    such points are counted in one :class:`planner.errors.PlannerWarning`.
+
+    Examples
+    --------
+    >>> times = planner.travel_times(net, pois, blocks, max_time_s=900)  # doctest: +SKIP
+    >>> (times <= 600).mean()  # share of blocks within 10 minutes, per category  # doctest: +SKIP
+    """
+    net = check_network(network)
+    limit = check_limit(max_time_s)
+    fac = check_facilities(facilities, category)
+    org = check_gdf(origins, "origins")
+    mg = net.graph
+
+    present = fac.geometry.notna() & ~fac.geometry.is_empty
+    fac_ok = fac[present.to_numpy()]
+    fsn = snap_layer(net, fac_ok.geometry)
+    osn = snap_layer(net, origin_points(org))
+    _warn_unsnapped(fsn.snap, osn.snap, int((~present).sum()), net)
+
+    cats = _categories(fac, category)
+    codes = fac_ok[category].to_numpy()
+    times: dict[Hashable, np.ndarray] = {}
+    ids: dict[Hashable, pd.Series] = {}
+    for cat in cats:
+        pos = np.flatnonzero((codes == cat) & fsn.snap.ok)
+        sub = fsn.snap.take(pos)
+        dist, src = node_times(mg, sub, limit, with_source=nearest)
+        best, who = origin_times(mg, dist, src, osn.snap, sub, limit)
+        times[cat] = best
+        if nearest and who is not None:
+            ids[cat] = _labels(
+                fac_ok.index, np.where(who >= 0, pos[np.maximum(who, 0)], -1), org.index
+            )
+    out = pd.DataFrame(times, index=org.index, columns=pd.Index(cats), dtype=np.float64)
+    log(
+        f"travel_times: {len(org):,} origins, {len(fac_ok):,} facilities in {len(cats)} "
+        f"categories, {net.spec.label}, limit {limit:g} s"
+    )
+    if nearest:
+        return out, pd.DataFrame(ids, index=org.index, columns=pd.Index(cats))
+    return out
+
+
+def _warn_unsnapped(fac: SnapResult, org: SnapResult, fac_empty: int, net: Network) -> None:
+    n_fac = int((~fac.ok).sum())
+    n_org = int((~org.ok).sum())
+    if n_fac or n_org or fac_empty:
+        parts = []
+        if n_fac:
+            parts.append(f"{n_fac} facilities")
+        if n_org:
+            parts.append(f"{n_org} origins")
+        msg = (
+            f"{' and '.join(parts) or 'no points'} are farther than {settings.max_snap_m:g} m "
+            f"(settings.max_snap_m) from every street usable in mode {net.mode!r}, or have no "
+            "geometry, and are treated as unreachable (inf). Check their CRS (GCJ-02 data "
+            "must be declared) and that the network covers them."
+        )
+        if fac_empty:
+            msg += f" {fac_empty} facilities have no geometry and were ignored."
+        warnings.warn(msg, PlannerWarning, stacklevel=3)

@@ -1,0 +1,96 @@
+"""Documented defaults for planner.
+
+Every value here is read when a function runs, never at import, so changing one
+(``planner.settings.max_snap_m = 300``) affects every later call. A keyword argument
+of a function (``load_network(..., speed_kph=3.0)``) overrides a setting for that
+call only.
+
+Travel modes
+------------
+speeds_kph : dict[str, float]
+    Constant travel speed of each non-motorised mode, km/h.
+
+    - ``walk`` 4.0: the adult design value. 15 minutes -> 1000 m, the upper end of the
+      800-1000 m that GB 50180-2018 Table 3.0.4 quotes for the 15-minute circle [I].
+    - ``walk_elderly`` 3.6 (about 1.0 m/s): the design walking speed used for older
+      pedestrians in Chinese studies [S].
+    - ``walk_frail`` 3.0 (about 0.8 m/s): frail-walker sensitivity run [S].
+    - ``bicycle`` 12.0 and ``ebike`` 20.0 [I]; GB 17761-2018 caps e-bike design speed
+      at 25 km/h [R].
+
+drive_speeds_kph : dict[str, float]
+    Free-flow car speed by OSM ``highway`` value, used where an edge has no usable
+    ``maxspeed`` tag. Defaults follow typical Chinese urban design speeds (CJJ 37) [R].
+    ``*_link`` values fall back to their parent class when absent.
+drive_default_kph : float
+    Car speed for a drivable highway value missing from ``drive_speeds_kph``.
+drive_speed_factor : float
+    Multiplier applied to every car speed (e.g. 0.6 for peak-hour congestion).
+
+Snapping
+--------
+max_snap_m : float
+    A facility or origin farther than this from every usable edge of the network is
+    unreachable (inf) and reported in one warning. Default 500 m.
+snap_sample_m : float
+    Spacing of the sample points the snapping index keeps along every edge. Only
+    speed depends on it: the nearest edge found is exact for any value.
+
+Logging
+-------
+log_console : bool
+    Also print planner's log messages to the console (they always go to the
+    ``"planner"`` logger, which has a NullHandler by default).
+log_level : int
+    Level of the console handler when ``log_console`` is True.
+
+Caching
+-------
+cache_folder : str
+    Folder for osmnx's HTTP cache when networks or features are downloaded.
+use_cache : bool
+    Whether downloads use and fill that cache.
+"""
+
+from __future__ import annotations
+
+import logging
+
+speeds_kph: dict[str, float] = {
+    "walk": 4.0,
+    "walk_elderly": 3.6,
+    "walk_frail": 3.0,
+    "bicycle": 12.0,
+    "ebike": 20.0,
+}
+
+drive_speeds_kph: dict[str, float] = {
+    "motorway": 100.0,
+    "trunk": 70.0,
+    "primary": 50.0,
+    "secondary": 40.0,
+    "tertiary": 35.0,
+    "unclassified": 30.0,
+    "residential": 25.0,
+    "living_street": 10.0,
+    "service": 15.0,
+    "road": 30.0,
+    "track": 15.0,
+    "busway": 30.0,
+    "motorway_link": 50.0,
+    "trunk_link": 40.0,
+    "primary_link": 35.0,
+    "secondary_link": 30.0,
+    "tertiary_link": 25.0,
+}
+drive_default_kph: float = 30.0
+drive_speed_factor: float = 1.0
+
+max_snap_m: float = 500.0
+snap_sample_m: float = 10.0
+
+log_console: bool = False
+log_level: int = logging.INFO
+
+cache_folder: str = "./cache"
+use_cache: bool = True

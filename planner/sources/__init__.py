@@ -1,0 +1,1 @@
+"""Readers for networks, facilities, blocks and communities."""
