@@ -1,22 +1,90 @@
 """Exact nearest-edge snapping on polylines, fast.
 
-Each street is a polyline made of straight *pieces*. The index keeps sample points
-spaced at most ``h`` metres apart along every piece, both ends included, in a KD-tree.
-For a query point p whose nearest piece is at distance d*, some sample of that piece
-lies within d* + h/2 of p, so the pieces owning the samples within (best exact
-distance found so far) + h/2 contain the true nearest piece. The search asks the tree
-for the k nearest samples, projects p exactly on their pieces, and, only for the
-points where the k-th sample is still inside that radius, asks again with 4k.
-The answer is the exact nearest piece (ties aside) whatever ``h`` is; ``h`` only moves
-work between the tree and the exact projections.
+Each street is a polyline made of straight *pieces*. The index cuts every piece into
+*parts* no longer than ``h`` metres and keeps the parts' midpoints in a KD-tree. Every
+point of a part lies within (its length)/2 <= h/2 of its midpoint, so if p's nearest
+part is at distance d*, its midpoint lies within d* + h/2 of p: the parts whose
+midpoints lie within (best exact distance found so far) + h/2 contain the true nearest
+one. The search asks the tree for the k nearest midpoints, projects p exactly on those
+parts, and, only for the points where the k-th midpoint is still inside that radius,
+asks again with 4k. The answer is exact whatever ``h`` is; ``h`` only moves work
+between the tree and the exact projections.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.spatial import cKDTree
+
+_PyKDTree: Any
+try:  # pykdtree: a small OpenMP k-d tree that queries float32 data about 3x faster
+    from pykdtree.kdtree import KDTree as _PyKDTree
+except ImportError:  # pragma: no cover - optional speed-up
+    _PyKDTree = None
+
+
+def _spread_bits(v: np.ndarray) -> np.ndarray:
+    v = v & 0xFFFF
+    v = (v | (v << 8)) & 0x00FF00FF
+    v = (v | (v << 4)) & 0x0F0F0F0F
+    v = (v | (v << 2)) & 0x33333333
+    return (v | (v << 1)) & 0x55555555
+
+
+def _morton_order(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Order of points along a Z-curve over a 65536 x 65536 grid of their extent."""
+    if len(x) < 2:
+        return np.arange(len(x))
+    span = max(float(np.ptp(x)), float(np.ptp(y)), 1e-9)
+    ix = ((x - x.min()) / span * 65535).astype(np.int64)
+    iy = ((y - y.min()) / span * 65535).astype(np.int64)
+    return np.argsort(_spread_bits(ix) | (_spread_bits(iy) << 1), kind="stable")
+
+
+class _Tree:
+    """k-nearest-neighbour queries on 2-D points; pykdtree (float32) when installed.
+
+    Returns float64 distances and int64 indices, ``n`` for missing neighbours, and
+    ``slack``: how far a returned distance may be from the exact one (float32 rounding
+    of centred coordinates), so callers can keep exact guarantees.
+    """
+
+    def __init__(self, xy: np.ndarray) -> None:
+        self.n = len(xy)
+        self.centre = xy.mean(axis=0) if self.n else np.zeros(2)
+        if _PyKDTree is not None and self.n:
+            local = xy - self.centre
+            extent = float(np.abs(local).max()) if self.n else 0.0
+            self.slack = 4.0 * max(extent, 1.0) * 2.0**-23 + 1e-3
+            self.tree: object = _PyKDTree(local.astype(np.float32), leafsize=16)
+            self.fast = True
+        else:
+            self.slack = 0.0
+            self.tree = cKDTree(xy, balanced_tree=False, compact_nodes=False)
+            self.fast = False
+        self.query_slack = self.slack
+
+    def query(self, xy: np.ndarray, k: int, bound: float) -> tuple[np.ndarray, np.ndarray]:
+        """Distances and indices of the k nearest points within ``bound``."""
+        if self.fast:
+            local = (xy - self.centre).astype(np.float32)
+            extent = float(np.abs(local).max()) if len(local) else 0.0
+            bound32 = bound + self.slack if np.isfinite(bound) else np.finfo(np.float32).max
+            d, i = self.tree.query(local, k=k, distance_upper_bound=bound32)  # type: ignore[attr-defined]
+            d = np.asarray(d, dtype=np.float64).reshape(len(xy), k)
+            i = np.asarray(i, dtype=np.int64).reshape(len(xy), k)
+            bad = (i >= self.n) | ~np.isfinite(d) | (d > 1e18)
+            i[bad] = self.n
+            d[bad] = np.inf
+            self.query_slack = max(self.slack, 4.0 * extent * 2.0**-23 + 1e-3)
+            return d, i
+        d, i = self.tree.query(xy, k=k, distance_upper_bound=bound, workers=-1)  # type: ignore[attr-defined]
+        self.query_slack = 0.0
+        return np.asarray(d).reshape(len(xy), k), np.asarray(i, dtype=np.int64).reshape(len(xy), k)
+
 
 TIE_M = 1e-6
 """Streets within this many metres of the nearest one count as equally near."""
@@ -106,85 +174,96 @@ class EdgeSnapper:
         off_end: np.ndarray,
         street_geom_len: np.ndarray,
         street_len: np.ndarray,
-        sample_m: float,
-        k: int = 8,
+        sample_m: float | None,
+        k: int = 6,
     ) -> None:
-        self.x0, self.y0, self.x1, self.y1 = x0, y0, x1, y1
-        self.dx = x1 - x0
-        self.dy = y1 - y0
-        self.len2 = self.dx * self.dx + self.dy * self.dy
         self.piece_street = piece_street
         self.off_start = off_start
         self.off_end = off_end
         self.street_geom_len = street_geom_len
         self.street_len = street_len
-        self.h = float(sample_m)
         self.k = int(k)
 
-        plen = np.sqrt(self.len2)
-        nseg = np.maximum(1, np.ceil(plen / self.h)).astype(np.int64)
-        per = nseg + 1
-        total = int(per.sum())
-        piece_of = np.repeat(np.arange(len(plen), dtype=np.int64), per)
-        starts = np.cumsum(per) - per
-        j = np.arange(total, dtype=np.int64) - np.repeat(starts, per)
-        frac = j / np.repeat(nseg, per)
-        sx = x0[piece_of] + frac * self.dx[piece_of]
-        sy = y0[piece_of] + frac * self.dy[piece_of]
-        self.sample_piece = piece_of
-        self.n_samples = total
-        self.tree = cKDTree(np.column_stack([sx, sy]), balanced_tree=False, compact_nodes=False)
+        dx, dy = x1 - x0, y1 - y0
+        plen = np.hypot(dx, dy)
+        if sample_m is None:  # half the typical piece, within [5, 20] m (see settings)
+            sample_m = float(np.clip(np.median(plen) / 2, 5.0, 20.0)) if len(plen) else 10.0
+        nseg = np.maximum(1, np.ceil(plen / float(sample_m))).astype(np.int64)
+        piece = np.repeat(np.arange(len(plen), dtype=np.int64), nseg)
+        j = np.arange(int(nseg.sum()), dtype=np.int64) - np.repeat(np.cumsum(nseg) - nseg, nseg)
+        # parts in Z-curve order of their midpoints, so that nearby queries read nearby memory
+        mx = x0[piece] + (j + 0.5) / nseg[piece] * dx[piece]
+        my = y0[piece] + (j + 0.5) / nseg[piece] * dy[piece]
+        z = _morton_order(mx, my)
+        piece, j = piece[z], j[z]
+        ta = j / nseg[piece]
+        tb = (j + 1) / nseg[piece]
+        ax = x0[piece] + ta * dx[piece]
+        ay = y0[piece] + ta * dy[piece]
+        bx = x0[piece] + tb * dx[piece]
+        by = y0[piece] + tb * dy[piece]
+        # one row per part: start x, y, direction x, y, squared length, piece t range
+        self.parts = np.column_stack([ax, ay, bx - ax, by - ay, (bx - ax) ** 2 + (by - ay) ** 2])
+        self.part_piece = piece
+        self.part_ta = ta
+        self.part_tb = tb
+        self.n_parts = len(piece)
+        self.h = float(np.sqrt(self.parts[:, 4].max())) if self.n_parts else float(sample_m)
+        self.tree = _Tree(np.column_stack([(ax + bx) / 2, (ay + by) / 2]))
+        self.x0, self.y0, self.dx, self.dy = x0, y0, dx, dy
+
+    @property
+    def n_samples(self) -> int:
+        """Number of points in the KD-tree (part midpoints)."""
+        return self.n_parts
 
     def _project(
-        self, px: np.ndarray, py: np.ndarray, piece: np.ndarray
+        self, px: np.ndarray, py: np.ndarray, part: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Distance from points to pieces (elementwise) and the clipped parameter t."""
-        dx = self.dx[piece]
-        dy = self.dy[piece]
-        len2 = self.len2[piece]
+        """Distance from points to parts (elementwise) and the clipped parameter on the part."""
+        g = self.parts[part]
+        ax, ay, dx, dy, len2 = g[..., 0], g[..., 1], g[..., 2], g[..., 3], g[..., 4]
+        rx = px - ax
+        ry = py - ay
         with np.errstate(invalid="ignore", divide="ignore"):
-            t = ((px - self.x0[piece]) * dx + (py - self.y0[piece]) * dy) / len2
+            t = (rx * dx + ry * dy) / len2
         t = np.where(len2 > 0, np.clip(t, 0.0, 1.0), 0.0)
-        qx = self.x0[piece] + t * dx
-        qy = self.y0[piece] + t * dy
-        return np.hypot(px - qx, py - qy), t
+        return np.hypot(rx - t * dx, ry - t * dy), t
 
     def query(self, px: np.ndarray, py: np.ndarray, max_dist: float) -> SnapResult:
         """Snap points to their nearest street within ``max_dist`` metres."""
         px = np.asarray(px, dtype=np.float64)
         py = np.asarray(py, dtype=np.float64)
         n = len(px)
-        bound = max_dist + TIE_M + self.h / 2 if np.isfinite(max_dist) else np.inf
+        half = self.h / 2
+        bound = max_dist + TIE_M + half if np.isfinite(max_dist) else np.inf
         rows = np.flatnonzero(np.isfinite(px) & np.isfinite(py))
-        found: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-        k = min(self.k, self.n_samples)
+        rows = rows[_morton_order(px[rows], py[rows])]  # nearby points together: cache-friendly
+        found: list[tuple[np.ndarray, ...]] = []
+        k = min(self.k, self.n_parts)
         while len(rows):
-            sd, si = self.tree.query(
-                np.column_stack([px[rows], py[rows]]), k=k, distance_upper_bound=bound, workers=-1
-            )
-            sd = sd.reshape(len(rows), k)
-            si = si.reshape(len(rows), k)
-            valid = si < self.n_samples
-            piece = self.sample_piece[np.where(valid, si, 0)]
-            d, t = self._project(px[rows, None], py[rows, None], piece)
-            d = np.where(valid, d, np.inf)
-            j = np.argmin(d, axis=1)
-            ar = np.arange(len(rows))
-            best = d[ar, j]
-            # complete when the k-th sample lies beyond best + h/2 (or there are < k)
-            done = ~valid[:, -1] | (sd[:, -1] > best + TIE_M + self.h / 2) | (k >= self.n_samples)
-            near = d <= best[:, None] + TIE_M
-            # a row whose near candidates are all the same piece has one answer
-            tie = (near & (piece != piece[ar, j][:, None])).any(axis=1)
-            one = done & ~tie
-            found.append((rows[one], piece[ar, j][one], best[one], t[ar, j][one]))
-            many = done & tie
-            if many.any():
-                sel = near & many[:, None]
-                r_idx, c_idx = np.nonzero(sel)
-                found.append((rows[r_idx], piece[r_idx, c_idx], d[r_idx, c_idx], t[r_idx, c_idx]))
+            sd, si = self.tree.query(np.column_stack([px[rows], py[rows]]), k, bound)
+            slack = self.tree.query_slack
+            # a part's midpoint lies on it, so the nearest part is no farther than the
+            # nearest midpoint (sd[:, 0]); a part whose midpoint is more than h/2 beyond
+            # that cannot be the nearest: project only the others
+            cand = (si < self.n_parts) & (sd <= sd[:, :1] + half + TIE_M + 2 * slack)
+            r_idx, c_idx = np.nonzero(cand)
+            part = si[r_idx, c_idx]
+            d, tp = self._project(px[rows[r_idx]], py[rows[r_idx]], part)
+            starts = np.flatnonzero(np.r_[True, r_idx[1:] != r_idx[:-1]]) if len(r_idx) else r_idx
+            best = np.full(len(rows), np.inf)
+            best[r_idx[starts]] = np.minimum.reduceat(d, starts) if len(d) else d
+            # complete when the k-th midpoint lies beyond best + h/2 (or there are < k)
+            done = (si[:, -1] >= self.n_parts) | (sd[:, -1] > best + TIE_M + half + slack)
+            done |= k >= self.n_parts
+            near = (d <= best[r_idx] + TIE_M) & done[r_idx]
+            sel = np.flatnonzero(near)
+            part = part[sel]
+            t = (1.0 - tp[sel]) * self.part_ta[part] + tp[sel] * self.part_tb[part]
+            found.append((rows[r_idx[sel]], self.part_piece[part], d[sel], t))
             rows = rows[~done]
-            k = min(4 * k, self.n_samples)
+            k = min(4 * k, self.n_parts)
         if found:
             row, pc, dist, tt = (np.concatenate(a) for a in zip(*found, strict=True))
         else:
@@ -201,7 +280,7 @@ class EdgeSnapper:
         max_dist: float,
         n: int,
     ) -> SnapResult:
-        """One entry per (point, street) among the nearest candidates; -1 for the rest."""
+        """One entry per (point, equally-near street); -1 for points beyond the limit."""
         ok = dist <= max_dist
         row, piece, dist, t = row[ok], piece[ok], dist[ok], t[ok]
         street = self.piece_street[piece]
@@ -210,32 +289,29 @@ class EdgeSnapper:
         with np.errstate(invalid="ignore", divide="ignore"):
             frac = np.clip(np.where(glen > 0, geo / glen, 0.0), 0.0, 1.0)
         offset = frac * self.street_len[street]
-        qx = self.x0[piece] + t * self.dx[piece]
-        qy = self.y0[piece] + t * self.dy[piece]
-        # one entry per (point, street, position): a vertex shared by two pieces of a
-        # street appears twice among the candidates
-        key = np.round(offset, 6)
-        order = np.lexsort((key, street, row))
-        row, street, key = row[order], street[order], key[order]
-        first = np.ones(len(row), dtype=bool)
-        first[1:] = (row[1:] != row[:-1]) | (street[1:] != street[:-1]) | (key[1:] != key[:-1])
-        sel = order[first]
-        row = row[first]
-        street = street[first]
-        hit = np.zeros(n, dtype=bool)
-        hit[row] = True
-        missing = np.flatnonzero(~hit)
-        owner = np.concatenate([row, missing])
+        # most points have one candidate; de-duplicate only the others, keeping per
+        # (point, street) the nearest position, the first along the street among equals
+        # (as GEOS' project does): a vertex shared by two parts shows up twice
+        count = np.bincount(row, minlength=n)
+        multi = count[row] > 1
+        keep = ~multi
+        if multi.any():
+            mi = np.flatnonzero(multi)
+            order = mi[np.lexsort((offset[mi], dist[mi], street[mi], row[mi]))]
+            r, s_ = row[order], street[order]
+            keep[order[np.r_[True, (r[1:] != r[:-1]) | (s_[1:] != s_[:-1])]]] = True
+        idx = np.flatnonzero(keep)
+        missing = np.flatnonzero(count == 0)
+        owner = np.concatenate([row[idx], missing])
         order2 = np.argsort(owner, kind="stable")
         m = len(missing)
+        nan = np.full(m, np.nan)
         return SnapResult(
             owner=owner[order2],
-            street=np.concatenate([street, np.full(m, -1, dtype=np.int64)])[order2].astype(
-                np.int64
-            ),
-            offset=np.concatenate([offset[sel], np.full(m, np.nan)])[order2],
-            connector=np.concatenate([dist[sel], np.full(m, np.inf)])[order2],
-            x=np.concatenate([qx[sel], np.full(m, np.nan)])[order2],
-            y=np.concatenate([qy[sel], np.full(m, np.nan)])[order2],
+            street=np.concatenate([street[idx], np.full(m, -1, dtype=np.int64)])[order2],
+            offset=np.concatenate([offset[idx], nan])[order2],
+            connector=np.concatenate([dist[idx], np.full(m, np.inf)])[order2],
+            x=np.concatenate([self.x0[piece[idx]] + t[idx] * self.dx[piece[idx]], nan])[order2],
+            y=np.concatenate([self.y0[piece[idx]] + t[idx] * self.dy[piece[idx]], nan])[order2],
             n_points=n,
         )

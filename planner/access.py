@@ -22,6 +22,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from . import settings
@@ -100,11 +101,11 @@ def check_facilities(facilities: object, category: str) -> gpd.GeoDataFrame:
             "each facility's category."
         )
         raise MissingColumnError(msg)
-    types = fac.geometry.geom_type
-    bad = types.notna() & (types != "Point")
+    type_id = shapely.get_type_id(fac.geometry.to_numpy())
+    bad = (type_id >= 0) & (type_id != shapely.GeometryType.POINT)
     if bad.any():
-        first = fac.index[np.flatnonzero(bad.to_numpy())[0]]
-        kinds = sorted(types[bad].unique())
+        first = fac.index[np.flatnonzero(bad)[0]]
+        kinds = sorted(fac.geometry.geom_type[bad].unique())
         msg = (
             f"facilities must be points; {int(bad.sum())} rows are {kinds} (first at index "
             f"{first!r}). Turn areas into points first, e.g. "
@@ -118,13 +119,14 @@ def check_facilities(facilities: object, category: str) -> gpd.GeoDataFrame:
 def origin_points(origins: gpd.GeoDataFrame) -> gpd.GeoSeries:
     """Access points of origins: points as given, other geometries' representative point."""
     geom = origins.geometry
-    types = geom.geom_type
-    if (types == "Point").all():
+    values = geom.to_numpy()
+    type_id = shapely.get_type_id(values)
+    other = (type_id >= 0) & (type_id != shapely.GeometryType.POINT) & ~shapely.is_empty(values)
+    if not other.any():
         return geom
-    pts = geom.copy()
-    other = types.notna() & (types != "Point") & ~geom.is_empty
-    pts[other] = geom[other].representative_point()
-    return pts
+    values = values.copy()
+    values[other] = shapely.point_on_surface(values[other])
+    return gpd.GeoSeries(values, index=geom.index, crs=geom.crs)
 
 
 def snap_layer(network: Network, geoms: gpd.GeoSeries) -> Snapped:
@@ -183,43 +185,117 @@ def node_times(
     if f == 0 or not snap.ok.any():
         return np.full(n, np.inf), (np.full(n, -1, dtype=np.int64) if with_source else None)
     fpos, node, w = facility_links(mg, snap, reverse=reverse)
-    ext = _append_source_rows(mg.csr_t if reverse else mg.csr, fpos, node, w, f)
+    base = mg.csr_t if reverse else mg.csr
     sources = np.arange(n, n + f)
-    if with_source:
-        dist, _pred, src = dijkstra(
-            ext,
-            directed=True,
-            indices=sources,
-            limit=limit,
-            min_only=True,
-            return_predecessors=True,
-        )
-        src = np.where(src >= n, src - n, -1).astype(np.int64)
-        return dist[:n], src[:n]
-    dist = dijkstra(ext, directed=True, indices=sources, limit=limit, min_only=True)
-    return dist[:n], None
+    own = mg.lock.acquire(blocking=False)  # the reusable buffer serves one call at a time
+    try:
+        key = "rev" if reverse else "fwd"
+        ext = _with_source_rows(base, fpos, node, w, f, mg.buffers if own else {}, key)
+        if with_source:
+            dist, _pred, src = dijkstra(
+                ext,
+                directed=True,
+                indices=sources,
+                limit=limit,
+                min_only=True,
+                return_predecessors=True,
+            )
+            src = np.where(src >= n, src - n, -1).astype(np.int64)
+            return dist[:n], src[:n]
+        dist = dijkstra(ext, directed=True, indices=sources, limit=limit, min_only=True)
+        return dist[:n], None
+    finally:
+        if own:
+            mg.lock.release()
 
 
-def _append_source_rows(
-    base: sp.csr_matrix, fpos: np.ndarray, node: np.ndarray, w: np.ndarray, f: int
+@dataclass
+class _Buffer:
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    rows: int
+    links: int
+
+
+def _with_source_rows(
+    base: sp.csr_matrix,
+    fpos: np.ndarray,
+    node: np.ndarray,
+    w: np.ndarray,
+    f: int,
+    buffers: dict[str, _Buffer],
+    key: str,
 ) -> sp.csr_matrix:
-    """CSR with ``f`` extra rows (virtual facility nodes) linking to graph nodes."""
-    n = base.shape[0]
-    order = np.lexsort((w, node, fpos))
-    fpos, node, w = fpos[order], node[order], w[order]
-    counts = np.bincount(fpos, minlength=f)
+    """The CSR plus ``f`` rows (virtual facility nodes) linking to graph nodes.
+
+    The graph's arrays are copied once into a buffer with room at the end; later calls
+    only write the facility rows there, so a call costs O(facilities), not O(graph).
+    """
+    n, nnz, m = base.shape[0], base.nnz, len(w)
     idx_dtype = base.indices.dtype
-    indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(counts)]).astype(idx_dtype)
-    indices = np.concatenate([base.indices, node.astype(idx_dtype)])
-    data = np.concatenate([base.data, w])
-    return sp.csr_matrix((data, indices, indptr), shape=(n + f, n + f))
+    buf = buffers.get(key)
+    if buf is None or buf.rows < f or buf.links < m:
+        rows = max(f, 2 * buf.rows if buf else 1024)
+        links = max(m, 2 * buf.links if buf else 4096)
+        data = np.empty(nnz + links)
+        data[:nnz] = base.data
+        indices = np.empty(nnz + links, dtype=idx_dtype)
+        indices[:nnz] = base.indices
+        indptr = np.empty(n + 1 + rows, dtype=idx_dtype)
+        indptr[: n + 1] = base.indptr
+        buf = _Buffer(data, indices, indptr, rows, links)
+        buffers[key] = buf
+    order = np.lexsort((w, node, fpos))
+    buf.data[nnz : nnz + m] = w[order]
+    buf.indices[nnz : nnz + m] = node[order]
+    buf.indptr[n + 1 : n + 1 + f] = nnz + np.cumsum(np.bincount(fpos, minlength=f))
+    return sp.csr_matrix(
+        (buf.data[: nnz + m], buf.indices[: nnz + m], buf.indptr[: n + 1 + f]),
+        shape=(n + f, n + f),
+        copy=False,
+    )
+
+
+@dataclass
+class OriginLegs:
+    """Snapped origins with the time of their first leg to each end of their street."""
+
+    owner: np.ndarray
+    street: np.ndarray
+    offset: np.ndarray
+    connector: np.ndarray
+    node_u: np.ndarray
+    node_v: np.ndarray
+    to_u: np.ndarray
+    to_v: np.ndarray
+    n_points: int
+
+
+def origin_legs(mg: ModeGraph, origins: SnapResult) -> OriginLegs:
+    """First legs of snapped origins (computed once, used for every category)."""
+    e = origins.entries()
+    s = origins.street[e]
+    off = origins.offset[e]
+    conn = origins.connector[e] * mg.conn_tpm[s]
+    return OriginLegs(
+        owner=origins.owner[e],
+        street=s,
+        offset=off,
+        connector=origins.connector[e],
+        node_u=mg.su[s],
+        node_v=mg.sv[s],
+        to_u=conn + _part(off, mg.bwd_tpm[s]),
+        to_v=conn + _part(mg.length[s] - off, mg.fwd_tpm[s]),
+        n_points=origins.n_points,
+    )
 
 
 def origin_times(
     mg: ModeGraph,
     dist: np.ndarray,
     src: np.ndarray | None,
-    origins: SnapResult,
+    legs: OriginLegs,
     facilities: SnapResult,
     limit: float,
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -228,50 +304,37 @@ def origin_times(
     ``dist``/``src`` come from :func:`node_times` (reverse=True). Unsnapped origins and
     trips over ``limit`` get inf (and -1).
     """
-    e = origins.entries()
-    s = origins.street[e]
-    off = origins.offset[e]
-    conn = origins.connector[e] * mg.conn_tpm[s]
-    t_v = conn + _part(mg.length[s] - off, mg.fwd_tpm[s]) + dist[mg.sv[s]]
-    t_u = conn + _part(off, mg.bwd_tpm[s]) + dist[mg.su[s]]
+    t_u = legs.to_u + dist[legs.node_u]
+    t_v = legs.to_v + dist[legs.node_v]
     pick_u = t_u < t_v
-    cand_o = [origins.owner[e]]
+    cand_o = [legs.owner]
     cand_t = [np.where(pick_u, t_u, t_v)]
-    cand_f = [np.where(pick_u, src[mg.su[s]], src[mg.sv[s]])] if src is not None else []
+    cand_f = [np.where(pick_u, src[legs.node_u], src[legs.node_v])] if src is not None else []
 
     # the direct path along a street shared by an origin and a facility
     fe = facilities.entries()
-    shared = np.isin(s, facilities.street[fe])
-    if shared.any():
-        oe = e[shared]
-        left = pd.DataFrame(
-            {
-                "o": origins.owner[oe],
-                "street": origins.street[oe],
-                "off_o": origins.offset[oe],
-                "c_o": origins.connector[oe],
-            }
-        )
-        right = pd.DataFrame(
-            {
-                "f": facilities.owner[fe],
-                "street": facilities.street[fe],
-                "off_f": facilities.offset[fe],
-                "c_f": facilities.connector[fe],
-            }
-        )
-        pairs = left.merge(right, on="street")
-        st = pairs["street"].to_numpy()
-        delta = pairs["off_f"].to_numpy() - pairs["off_o"].to_numpy()
-        base = (pairs["c_o"].to_numpy() + pairs["c_f"].to_numpy()) * mg.conn_tpm[st]
+    has_facility = np.zeros(len(mg.su), dtype=bool)
+    has_facility[facilities.street[fe]] = True
+    shared = np.flatnonzero(has_facility[legs.street])
+    if len(shared):
+        fe = fe[np.argsort(facilities.street[fe], kind="stable")]
+        f_street = facilities.street[fe]
+        o_street = legs.street[shared]
+        lo = np.searchsorted(f_street, o_street, side="left")
+        cnt = np.searchsorted(f_street, o_street, side="right") - lo
+        oi = np.repeat(shared, cnt)
+        fi = fe[np.repeat(lo, cnt) + (np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt))]
+        st = legs.street[oi]
+        delta = facilities.offset[fi] - legs.offset[oi]
+        base = (legs.connector[oi] + facilities.connector[fi]) * mg.conn_tpm[st]
         fwd = np.where(delta >= 0, base + _part(delta, mg.fwd_tpm[st]), np.inf)
         bwd = np.where(delta <= 0, base + _part(-delta, mg.bwd_tpm[st]), np.inf)
-        cand_o.append(pairs["o"].to_numpy())
+        cand_o.append(legs.owner[oi])
         cand_t.append(np.minimum(fwd, bwd))
         if src is not None:
-            cand_f.append(pairs["f"].to_numpy())
+            cand_f.append(facilities.owner[fi])
 
-    n = origins.n_points
+    n = legs.n_points
     o = np.concatenate(cand_o)
     t = np.concatenate(cand_t)
     best = np.full(n, np.inf)
@@ -384,21 +447,23 @@ def travel_times(
     org = check_gdf(origins, "origins")
     mg = net.graph
 
-    present = fac.geometry.notna() & ~fac.geometry.is_empty
-    fac_ok = fac[present.to_numpy()]
+    fvalues = fac.geometry.to_numpy()
+    present = shapely.is_geometry(fvalues) & ~shapely.is_empty(fvalues)
+    fac_ok = fac[present]
     fsn = snap_layer(net, fac_ok.geometry)
     osn = snap_layer(net, origin_points(org))
     _warn_unsnapped(fsn.snap, osn.snap, int((~present).sum()), net)
 
     cats = _categories(fac, category)
     codes = fac_ok[category].to_numpy()
+    legs = origin_legs(mg, osn.snap)
     times: dict[Hashable, np.ndarray] = {}
     ids: dict[Hashable, pd.Series] = {}
     for cat in cats:
         pos = np.flatnonzero((codes == cat) & fsn.snap.ok)
         sub = fsn.snap.take(pos)
         dist, src = node_times(mg, sub, limit, with_source=nearest)
-        best, who = origin_times(mg, dist, src, osn.snap, sub, limit)
+        best, who = origin_times(mg, dist, src, legs, sub, limit)
         times[cat] = best
         if nearest and who is not None:
             ids[cat] = _labels(

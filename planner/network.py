@@ -17,6 +17,7 @@ Networks for other modes of the same source share the edge arrays:
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +87,8 @@ class ModeGraph:
     csr: sp.csr_matrix
     csr_t: sp.csr_matrix
     snapper: EdgeSnapper
+    buffers: dict[str, Any] = field(default_factory=dict, repr=False)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def n_streets(self) -> int:
@@ -144,6 +147,7 @@ class Network:
         self.spec = spec
         self.source = source
         self._cache: dict[tuple[str, float | None], ModeGraph] = {} if _cache is None else _cache
+        self._transformers: dict[str, pyproj.Transformer] = {}
 
     # --- construction --------------------------------------------------------------
 
@@ -285,12 +289,22 @@ class Network:
     # --- snapping ------------------------------------------------------------------
 
     def to_metric(self, geoms: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
-        """Metric x, y of point geometries given in any CRS."""
+        """Metric x, y of point geometries given in any CRS (NaN for empty/missing)."""
         if geoms.crs is None:
             msg = "points have no CRS; set one with gdf.set_crs('EPSG:4326') (or the right code)."
             raise NoCrsError(msg)
-        xy = shapely.get_coordinates(geoms.to_crs(self.crs).values)
-        return xy[:, 0], xy[:, 1]
+        values = geoms.to_numpy()
+        x = shapely.get_x(values)
+        y = shapely.get_y(values)
+        src = pyproj.CRS.from_user_input(geoms.crs)
+        if not src.equals(self.crs):
+            key = src.to_wkt()
+            tr = self._transformers.get(key)
+            if tr is None:
+                tr = pyproj.Transformer.from_crs(src, self.crs, always_xy=True)
+                self._transformers[key] = tr
+            x, y = (np.asarray(a, dtype=np.float64) for a in tr.transform(x, y))
+        return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
 
     def snap_xy(self, x: np.ndarray, y: np.ndarray, max_snap_m: float | None = None) -> SnapResult:
         """Snap metric points to the nearest usable street of this mode."""
