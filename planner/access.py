@@ -135,6 +135,78 @@ def snap_layer(network: Network, geoms: gpd.GeoSeries) -> Snapped:
     return Snapped(x, y, network.snap_xy(x, y))
 
 
+def snap_origins(
+    network: Network, origins: gpd.GeoDataFrame, entrances: gpd.GeoDataFrame | None = None
+) -> Snapped:
+    """Snap origins; a gated block is reached only through its entrances.
+
+    ``entrances`` holds points with a ``block`` column naming the origin (index label)
+    each belongs to. A block with entrances starts from each of them, after the straight
+    walk from its representative point to that entrance inside the compound; the best
+    entrance wins. Blocks without entrances start from their representative point.
+    """
+    pts = snap_layer(network, origin_points(origins))
+    if entrances is None or len(entrances) == 0:
+        return pts
+    ent = check_gdf(entrances, "entrances")
+    if "block" not in ent.columns:
+        msg = (
+            "entrances needs a 'block' column holding, for each entrance, the index label "
+            f"of the block it opens; columns present: {list(ent.columns)}. "
+            "planner.block_entrances(blocks, gates) builds it."
+        )
+        raise MissingColumnError(msg)
+    owner = origins.index.get_indexer(ent["block"])
+    if (owner < 0).any():
+        bad = ent["block"][owner < 0].unique()[:5].tolist()
+        msg = (
+            f"{int((owner < 0).sum())} entrances name blocks that are not in origins "
+            f"(e.g. {bad}); their 'block' values must be index labels of the origins."
+        )
+        raise InputError(msg)
+    ex, ey = network.to_metric(ent.geometry)
+    inside = np.hypot(ex - pts.x[owner], ey - pts.y[owner])
+    es = network.snap_xy(ex, ey)
+    gated = np.zeros(len(origins), dtype=bool)
+    gated[owner] = True
+    base = pts.snap
+    keep = ~gated[base.owner]
+    e_ok = es.street >= 0
+    parts = (
+        (
+            base.owner[keep],
+            base.street[keep],
+            base.offset[keep],
+            base.connector[keep],
+            base.x[keep],
+            base.y[keep],
+        ),
+        (
+            owner[es.owner[e_ok]],
+            es.street[e_ok],
+            es.offset[e_ok],
+            es.connector[e_ok] + inside[es.owner[e_ok]],
+            es.x[e_ok],
+            es.y[e_ok],
+        ),
+    )
+    o, st, off, conn, qx, qy = (np.concatenate(a) for a in zip(*parts, strict=True))
+    lost = np.setdiff1d(np.flatnonzero(gated), o)  # gated blocks none of whose gates snapped
+    m = len(lost)
+    o = np.concatenate([o, lost])
+    order = np.argsort(o, kind="stable")
+    merged = SnapResult(
+        owner=o[order],
+        street=np.concatenate([st, np.full(m, -1, dtype=np.int64)])[order],
+        offset=np.concatenate([off, np.full(m, np.nan)])[order],
+        connector=np.concatenate([conn, np.full(m, np.inf)])[order],
+        x=np.concatenate([qx, np.full(m, np.nan)])[order],
+        y=np.concatenate([qy, np.full(m, np.nan)])[order],
+        n_points=len(origins),
+    )
+    return Snapped(pts.x, pts.y, merged)
+
+
 def _part(dist: np.ndarray, tpm: np.ndarray) -> np.ndarray:
     """Time to cover ``dist`` metres at ``tpm`` seconds per metre; 0 m costs 0 s always."""
     with np.errstate(invalid="ignore"):
@@ -383,6 +455,7 @@ def travel_times(
     max_time_s: float,
     category: str = ...,
     nearest: Literal[False] = ...,
+    entrances: gpd.GeoDataFrame | None = ...,
 ) -> pd.DataFrame: ...
 
 
@@ -395,6 +468,7 @@ def travel_times(
     max_time_s: float,
     category: str = ...,
     nearest: Literal[True],
+    entrances: gpd.GeoDataFrame | None = ...,
 ) -> tuple[pd.DataFrame, pd.DataFrame]: ...
 
 
@@ -406,6 +480,7 @@ def travel_times(
     max_time_s: float,
     category: str = "category",
     nearest: bool = False,
+    entrances: gpd.GeoDataFrame | None = None,
 ) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Travel time from every origin to the nearest facility of each category.
 
@@ -423,6 +498,11 @@ def travel_times(
         Name of the facilities' category column.
     nearest
         Also return, per origin and category, the index label of the nearest facility.
+    entrances
+        Gates of gated compounds: points with a ``block`` column naming the origin
+        (index label) they open. Such an origin is reached only through its gates, after
+        the straight walk inside the compound from its representative point to the gate;
+        see :func:`planner.block_entrances`.
 
     Returns
     -------
@@ -451,7 +531,7 @@ def travel_times(
     present = shapely.is_geometry(fvalues) & ~shapely.is_empty(fvalues)
     fac_ok = fac[present]
     fsn = snap_layer(net, fac_ok.geometry)
-    osn = snap_layer(net, origin_points(org))
+    osn = snap_origins(net, org, entrances)
     _warn_unsnapped(fsn.snap, osn.snap, int((~present).sum()), net)
 
     cats = _categories(fac, category)

@@ -185,35 +185,52 @@ class Category:
             hit &= ~f.mask(tags)
         return hit
 
-    def amap_mask(self, codes: pd.Series, names: pd.Series, types: pd.Series) -> np.ndarray:
-        """Rows of an Amap-style table (typecode, name, type string) of this category."""
+    def amap_mask(
+        self,
+        codes: pd.Series,
+        names: pd.Series,
+        types: pd.Series,
+        parts: pd.Series | None = None,
+    ) -> np.ndarray:
+        """Rows of an Amap-style table (typecode, name, type string) of this category.
+
+        ``parts`` (the typecodes split at "|", exploded, index = row) may be passed in
+        when many categories are matched against the same table.
+        """
         n = len(codes)
         code_text = codes.astype("string").fillna("")
         name_text = names.astype("string").fillna("")
         type_text = types.astype("string").fillna("")
+        if parts is None:
+            parts = split_codes(code_text)
 
         def code_hit(prefixes: tuple[str, ...]) -> np.ndarray:
             if not prefixes:
                 return np.zeros(n, dtype=bool)
-            parts = code_text.str.split("|").explode().str.strip()
-            hit = parts.str.startswith(prefixes).fillna(False).astype(bool)
-            grouped = hit.groupby(level=0).any().reindex(code_text.index, fill_value=False)
-            return np.array(grouped.to_numpy(dtype=bool), dtype=bool)
+            hit = np.array(parts.str.startswith(prefixes).fillna(False), dtype=bool)
+            out = np.zeros(n, dtype=bool)
+            out[parts.index.to_numpy()[hit]] = True
+            return out
 
         hit = code_hit(self.amap_codes)
         if self.amap_keywords is not None:
             # keywords search the name and the most specific level of the type string
             # ("科教文化服务;学校;幼儿园" -> "幼儿园"), not its broad parent levels
             text = name_text + " " + type_text.str.split(";").str[-1].fillna("")
-            kw = text.str.contains(self.amap_keywords, regex=True).fillna(False).to_numpy(bool)
+            kw = np.array(text.str.contains(self.amap_keywords, regex=True).fillna(False), bool)
             if self.amap_keyword_codes:
-                kw &= code_hit(self.amap_keyword_codes) | (code_text == "").to_numpy(bool)
+                kw &= code_hit(self.amap_keyword_codes) | np.array(code_text == "", dtype=bool)
             hit |= kw
         if self.amap_exclude is not None:
-            hit &= ~name_text.str.contains(self.amap_exclude, regex=True).fillna(False).to_numpy(
-                bool
-            )
+            excluded = name_text.str.contains(self.amap_exclude, regex=True).fillna(False)
+            hit &= ~np.array(excluded, dtype=bool)
         return hit
+
+
+def split_codes(codes: pd.Series) -> pd.Series:
+    """Amap typecodes split at "|" (a POI can carry several), one per row, index = position."""
+    text = codes.astype("string").fillna("").reset_index(drop=True)
+    return text.str.split("|").explode().str.strip()
 
 
 @dataclass(frozen=True)
@@ -289,8 +306,9 @@ class CategoryTable:
         )
         rows: list[np.ndarray] = []
         cats: list[np.ndarray] = []
+        parts = split_codes(codes)
         for cid in only if only is not None else self.categories:
-            hit = np.flatnonzero(self.categories[cid].amap_mask(codes, names, types))
+            hit = np.flatnonzero(self.categories[cid].amap_mask(codes, names, types, parts))
             rows.append(hit)
             cats.append(np.full(len(hit), cid, dtype=object))
         return _pairs(rows, cats)
@@ -390,3 +408,364 @@ def categories(extra: str | Path | Mapping[str, Any] | None = None) -> CategoryT
             label=_check_label(spec.get("label", "I"), f"categories group {gid!r}"),
         )
     return CategoryTable(cats, grps, sources)
+
+
+# --- circles, targets and presets -----------------------------------------------------------
+
+PRESETS = ("guangdong_2016", "gb50180_2018", "tdt1062_2021")
+SETTINGS = ("urban", "rural", "both")
+
+_CIRCLE_KEYS = {
+    "id",
+    "name_zh",
+    "name_en",
+    "setting",
+    "mode",
+    "speed_kph",
+    "minutes",
+    "distance_m",
+    "radius_m",
+    "radius_label",
+    "categories",
+    "min_kinds",
+    "source",
+    "label",
+    "mode_label",
+}
+_TARGET_KEYS = {
+    "id",
+    "name_zh",
+    "name_en",
+    "kind",
+    "unit",
+    "categories",
+    "thresholds",
+    "threshold",
+    "units_label",
+    "column",
+    "flag",
+    "bands",
+    "source",
+    "label",
+}
+_TARGET_KINDS = {
+    "presence",
+    "per_capita_area",
+    "floor_area_per_households",
+    "new_housing_floor_area",
+}
+_PRESET_KEYS = {"meta", "circle", "target"}
+_META_KEYS = {"id", "name_zh", "name_en", "source", "radius_circles"}
+
+
+@dataclass(frozen=True)
+class Circle:
+    """A service circle: which categories a block must reach, how, within what."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    setting: str
+    mode: str
+    categories: tuple[str, ...]
+    min_kinds: int
+    minutes: float | None = None
+    distance_m: float | None = None
+    speed_kph: float | None = None
+    radius_m: float | None = None
+    radius_label: str | None = None
+    source: str = ""
+    label: str = "I"
+    mode_label: str = "I"
+
+    @property
+    def is_distance(self) -> bool:
+        """True for a distance rule (ten-li: 5 km), False for a travel-time rule."""
+        return self.distance_m is not None
+
+    @property
+    def threshold(self) -> float:
+        """Seconds for time rules, metres for distance rules."""
+        return float(self.distance_m if self.distance_m is not None else (self.minutes or 0) * 60)
+
+    def describe(self, lang: str = "en") -> str:
+        """E.g. ``"walk 4 km/h, 15 min"`` or ``"walk network distance 5000 m"``."""
+        from . import settings
+
+        if self.is_distance:
+            return f"{self.mode} network distance {self.distance_m:g} m"
+        speed = self.speed_kph or settings.speeds_kph.get(self.mode)
+        sp = f" {speed:g} km/h" if speed else " (maxspeed/highway speeds)"
+        return (
+            f"{self.mode}{sp}, {self.minutes:g} min"
+            if lang == "en"
+            else (f"{self.mode}{sp}, {self.minutes:g} 分钟")
+        )
+
+
+@dataclass(frozen=True)
+class Target:
+    """One of the plan's targets as a computable check."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    kind: str
+    unit: str
+    categories: tuple[str, ...] = ()
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    threshold: float | None = None
+    units_label: str = ""
+    column: str | None = None
+    flag: str | None = None
+    bands: tuple[tuple[float, float, float, float], ...] = ()
+    source: str = ""
+    label: str = "I"
+
+
+@dataclass
+class Preset:
+    """A named set of circles and targets."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    source: str
+    circles: dict[str, Circle]
+    targets: dict[str, Target]
+    table: CategoryTable
+    files: list[str] = field(default_factory=list)
+
+
+def _circle(spec: Mapping[str, Any], table: CategoryTable, where: str) -> Circle:
+    from .modes import resolve_mode
+
+    _check_keys(spec, _CIRCLE_KEYS, where)
+    cid = str(spec.get("id", ""))
+    if not cid:
+        msg = f"{where}: every circle needs an id."
+        raise InputError(msg)
+    here = f"{where} circle {cid!r}"
+    setting = str(spec.get("setting", "both"))
+    if setting not in SETTINGS:
+        msg = f"{here}: setting must be one of {', '.join(SETTINGS)}; got {setting!r}."
+        raise InputError(msg)
+    mode = str(spec.get("mode", "walk"))
+    resolve_mode(mode, spec.get("speed_kph"))
+    minutes, distance = spec.get("minutes"), spec.get("distance_m")
+    if (minutes is None) == (distance is None):
+        msg = f"{here}: give exactly one of minutes (a time rule) or distance_m (a distance rule)."
+        raise InputError(msg)
+    cats = tuple(str(c) for c in spec.get("categories", []))
+    if not cats:
+        msg = f"{here}: list the categories the circle requires."
+        raise InputError(msg)
+    for c in cats:
+        table.members(c)  # raises with a close match for unknown ids
+    min_kinds = int(spec.get("min_kinds", len(cats)))
+    if not 1 <= min_kinds <= len(cats):
+        msg = f"{here}: min_kinds must be between 1 and {len(cats)}; got {min_kinds}."
+        raise InputError(msg)
+    radius = spec.get("radius_m")
+    return Circle(
+        id=cid,
+        name_zh=str(spec.get("name_zh", cid)),
+        name_en=str(spec.get("name_en", cid)),
+        setting=setting,
+        mode=mode,
+        categories=cats,
+        min_kinds=min_kinds,
+        minutes=float(minutes) if minutes is not None else None,
+        distance_m=float(distance) if distance is not None else None,
+        speed_kph=float(spec["speed_kph"]) if spec.get("speed_kph") is not None else None,
+        radius_m=float(radius) if radius is not None else None,
+        radius_label=(
+            _check_label(spec["radius_label"], here) if spec.get("radius_label") else None
+        ),
+        source=str(spec.get("source", "")),
+        label=_check_label(spec.get("label", "I"), here),
+        mode_label=_check_label(spec.get("mode_label", "I"), here),
+    )
+
+
+def _target(spec: Mapping[str, Any], table: CategoryTable, where: str) -> Target:
+    _check_keys(spec, _TARGET_KEYS, where)
+    tid = str(spec.get("id", ""))
+    here = f"{where} target {tid!r}"
+    kind = str(spec.get("kind", ""))
+    if kind not in _TARGET_KINDS:
+        msg = f"{here}: kind must be one of {sorted(_TARGET_KINDS)}.{closest(kind, _TARGET_KINDS)}"
+        raise InputError(msg)
+    cats = tuple(str(c) for c in spec.get("categories", []))
+    for c in cats:
+        table.members(c)
+    return Target(
+        id=tid,
+        name_zh=str(spec.get("name_zh", tid)),
+        name_en=str(spec.get("name_en", tid)),
+        kind=kind,
+        unit=str(spec.get("unit", "community")),
+        categories=cats,
+        thresholds={str(k): float(v) for k, v in dict(spec.get("thresholds", {})).items()},
+        threshold=float(spec["threshold"]) if spec.get("threshold") is not None else None,
+        units_label=str(spec.get("units_label", "")),
+        column=spec.get("column"),
+        flag=spec.get("flag"),
+        bands=tuple(tuple(float(x) for x in b) for b in spec.get("bands", [])),  # type: ignore[misc]
+        source=str(spec.get("source", "")),
+        label=_check_label(spec.get("label", "I"), here),
+    )
+
+
+def presets() -> pd.DataFrame:
+    """The packaged presets: id, names, number of circles and targets, source."""
+    rows = []
+    for pid in PRESETS:
+        p = load_preset(pid)
+        rows.append(
+            {
+                "id": pid,
+                "name_zh": p.name_zh,
+                "name_en": p.name_en,
+                "circles": len(p.circles),
+                "targets": len(p.targets),
+                "source": p.source,
+            }
+        )
+    return pd.DataFrame(rows).set_index("id")
+
+
+def load_preset(
+    preset: str | Path | Preset = "guangdong_2016",
+    *,
+    extra: str | Path | Mapping[str, Any] | None = None,
+    rules: str | Path | Mapping[str, Any] | CategoryTable | None = None,
+) -> Preset:
+    """A preset's circles and targets, optionally extended or overridden by a user TOML.
+
+    Parameters
+    ----------
+    preset
+        A packaged preset id ({"guangdong_2016", "gb50180_2018", "tdt1062_2021"}), a
+        path to a preset TOML file, or a Preset (returned as is).
+    extra
+        A TOML file (or dict) whose ``[[circle]]``/``[[target]]`` tables override the
+        fields of circles/targets with the same id, or add new ones.
+    rules
+        Category rules to use (a TOML adding categories, or a CategoryTable).
+    """
+    if isinstance(preset, Preset):
+        return preset
+    table = rules if isinstance(rules, CategoryTable) else categories(rules)
+    files: list[str] = []
+    if isinstance(preset, str) and preset in PRESETS:
+        data = _packaged(f"{preset}.toml")
+        files.append(f"planner/presets/{preset}.toml")
+    elif isinstance(preset, str | Path) and Path(preset).suffix.lower() == ".toml":
+        data, where = _read_toml(preset)
+        files.append(where)
+    else:
+        msg = (
+            f"preset={str(preset)!r} is neither a packaged preset ({', '.join(PRESETS)}) nor "
+            f"a .toml file.{closest(str(preset), PRESETS)}"
+        )
+        raise InputError(msg)
+    where = files[-1]
+    _check_keys(data, _PRESET_KEYS, where)
+    meta = dict(data.get("meta", {}))
+    _check_keys(meta, _META_KEYS, f"{where} [meta]")
+    circle_specs = {str(c.get("id")): dict(c) for c in data.get("circle", [])}
+    target_specs = {str(t.get("id")): dict(t) for t in data.get("target", [])}
+    if meta.get("radius_circles"):
+        for cat in table.categories.values():
+            if cat.radius_m is not None and f"radius_{cat.id}" not in circle_specs:
+                circle_specs[f"radius_{cat.id}"] = {
+                    "id": f"radius_{cat.id}",
+                    "name_zh": f"{cat.name_zh}服务半径",
+                    "name_en": f"{cat.name_en}: service radius",
+                    "setting": "urban",
+                    "mode": "walk",
+                    "distance_m": cat.radius_m,
+                    "radius_m": cat.radius_m,
+                    "radius_label": cat.radius_label or "R",
+                    "categories": [cat.id],
+                    "source": cat.radius_source or "GB 50180-2018 Appendix C",
+                    "label": cat.radius_label or "R",
+                    "mode_label": "I",
+                }
+    if extra is not None:
+        if isinstance(extra, Mapping):
+            more, more_where = dict(extra), "preset overrides given as a dict"
+        else:
+            more, more_where = _read_toml(extra)
+        _check_keys(more, _PRESET_KEYS, more_where)
+        for spec in more.get("circle", []):
+            _check_keys(spec, _CIRCLE_KEYS, f"{more_where} circle {spec.get('id')!r}")
+            cid = str(spec.get("id"))
+            base = circle_specs.get(cid, {})
+            if ("minutes" in spec) and "distance_m" in base:
+                base = {k: v for k, v in base.items() if k != "distance_m"}
+            if ("distance_m" in spec) and "minutes" in base:
+                base = {k: v for k, v in base.items() if k != "minutes"}
+            circle_specs[cid] = {**base, **spec}
+        for spec in more.get("target", []):
+            _check_keys(spec, _TARGET_KEYS, f"{more_where} target {spec.get('id')!r}")
+            tid = str(spec.get("id"))
+            target_specs[tid] = {**target_specs.get(tid, {}), **spec}
+        files.append(more_where)
+    circles_ = {cid: _circle(spec, table, where) for cid, spec in circle_specs.items()}
+    targets_ = {tid: _target(spec, table, where) for tid, spec in target_specs.items()}
+    return Preset(
+        id=str(meta.get("id", Path(str(preset)).stem)),
+        name_zh=str(meta.get("name_zh", "")),
+        name_en=str(meta.get("name_en", "")),
+        source=str(meta.get("source", "")),
+        circles=circles_,
+        targets=targets_,
+        table=table,
+        files=files,
+    )
+
+
+def circle_from_spec(spec: str | Mapping[str, Any], preset: Preset) -> Circle:
+    """A circle from an id of the preset, or a dict (a new circle, or overrides by id)."""
+    if isinstance(spec, str):
+        if spec not in preset.circles:
+            msg = (
+                f"circle {spec!r} is not in preset {preset.id!r}; its circles are "
+                f"{', '.join(preset.circles)}.{closest(spec, preset.circles)}"
+            )
+            raise InputError(msg)
+        return preset.circles[spec]
+    if not isinstance(spec, Mapping) or "id" not in spec:
+        msg = f"a circle must be a preset circle id or a dict with an 'id'; got {spec!r}."
+        raise InputError(msg)
+    base = preset.circles.get(str(spec["id"]))
+    merged: dict[str, Any] = {}
+    if base is not None:
+        merged = {
+            "id": base.id,
+            "name_zh": base.name_zh,
+            "name_en": base.name_en,
+            "setting": base.setting,
+            "mode": base.mode,
+            "categories": list(base.categories),
+            "min_kinds": base.min_kinds,
+            "speed_kph": base.speed_kph,
+            "radius_m": base.radius_m,
+            "radius_label": base.radius_label,
+            "source": base.source,
+            "label": base.label,
+            "mode_label": base.mode_label,
+        }
+        if "distance_m" not in spec and "minutes" not in spec:
+            merged["minutes" if base.minutes is not None else "distance_m"] = (
+                base.minutes if base.minutes is not None else base.distance_m
+            )
+        if "categories" in spec and "min_kinds" not in spec:
+            merged.pop("min_kinds")
+        merged = {k: v for k, v in merged.items() if v is not None}
+    merged.update(dict(spec))
+    if base is None:
+        merged.setdefault("label", "I")
+    return _circle(merged, preset.table, "circles")

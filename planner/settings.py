@@ -37,6 +37,17 @@ snap_sample_m : float or None
     the median straight piece of the network's polylines, between 5 and 20 m. Only
     speed depends on it: the nearest edge found is exact for any value.
 
+Population estimates
+--------------------
+floor_m2_per_person : float
+    Residential floor area per resident used to estimate block population from building
+    footprints x levels (35 m2 [I]: close to urban China's per-capita housing area).
+default_building_levels : float
+    Levels assumed for a residential building without ``building:levels`` (1 [I]:
+    conservative; Chinese housing is usually taller, so tag levels where you can).
+default_density_per_ha : float
+    Residents per hectare of block when no buildings are available (150 [I]).
+
 Logging
 -------
 log_console : bool
@@ -89,6 +100,10 @@ drive_speed_factor: float = 1.0
 
 max_snap_m: float = 500.0
 snap_sample_m: float | None = None
+
+floor_m2_per_person: float = 35.0
+default_building_levels: float = 1.0
+default_density_per_ha: float = 150.0
 
 log_console: bool = False
 log_level: int = logging.INFO

@@ -1,0 +1,1 @@
+"""Outputs: exported tables, maps and reports."""

@@ -1,0 +1,616 @@
+"""Residential blocks (小区/地块/street blocks), their gates, and communities (社区/村).
+
+Blocks are where people live: polygons (or points) with population and households.
+Communities are the administrative units the plan's targets count: polygons with a
+name, an urban/rural setting, a region class (Pearl River Delta or east/west/north
+Guangdong) and optionally the street/township (街道/乡镇) they belong to.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .. import settings
+from .._log import log
+from ..errors import InputError, MissingColumnError, PlannerWarning, closest
+
+POPULATION_COLUMNS = ("population", "pop", "人口", "常住人口", "人口数", "居住人口", "户籍人口")
+HOUSEHOLD_COLUMNS = ("households", "hh", "户数", "住户数", "户")
+NAME_COLUMNS = ("name", "名称", "小区名称", "小区", "地块名称", "地块编号", "title")
+COMMUNITY_COLUMNS = ("community", "社区", "社区名称", "所属社区", "村", "村委会", "社区(村)")
+STREET_COLUMNS = ("street", "街道", "乡镇", "镇街", "街道乡镇", "街镇", "township")
+SETTING_COLUMNS = ("setting", "城乡", "城乡属性", "urban_rural", "类型")
+REGION_COLUMNS = ("region", "区域", "片区", "地区")
+
+URBAN = {"urban", "城市", "城镇", "城", "社区", "u", "city", "town"}
+RURAL = {"rural", "农村", "乡村", "村", "r", "village"}
+
+#: Region classes of Guangdong's plan targets (rural coverage 80 % PRD, 50 % elsewhere).
+REGIONS = ("prd", "east", "west", "north")
+REGION_ALIASES = {
+    "珠三角": "prd",
+    "珠江三角洲": "prd",
+    "pearl river delta": "prd",
+    "粤东": "east",
+    "粤西": "west",
+    "粤北": "north",
+}
+#: Prefecture-level cities by region class [R] (DOMAIN §C).
+CITY_REGION = {
+    **dict.fromkeys(
+        ["广州", "深圳", "珠海", "佛山", "惠州", "东莞", "中山", "江门", "肇庆"], "prd"
+    ),
+    **dict.fromkeys(["汕头", "汕尾", "潮州", "揭阳"], "east"),
+    **dict.fromkeys(["湛江", "茂名", "阳江"], "west"),
+    **dict.fromkeys(["韶关", "河源", "梅州", "清远", "云浮"], "north"),
+}
+
+
+def _find(
+    df: pd.DataFrame, given: str | None, candidates: tuple[str, ...], what: str, file: str
+) -> str | None:
+    """The column holding ``what``: the given name (must exist) or a detected one."""
+    if given is not None:
+        if given not in df.columns:
+            present = [c for c in df.columns if c != "geometry"]
+            msg = (
+                f"{file}: no column {given!r} for {what}; columns present: {present}."
+                f"{closest(given, map(str, df.columns))}"
+            )
+            raise MissingColumnError(msg)
+        return given
+    lower = {str(c).strip().lower(): c for c in df.columns}
+    hits = [lower[c] for c in candidates if c in lower]
+    return hits[0] if hits else None
+
+
+def _setting_values(values: pd.Series, file: str, column: str) -> pd.Series:
+    text = values.astype("string").str.strip().str.lower()
+    out = pd.Series(pd.NA, index=values.index, dtype="string")
+    out[text.isin(URBAN)] = "urban"
+    out[text.isin(RURAL)] = "rural"
+    bad = text.notna() & out.isna()
+    if bad.any():
+        msg = (
+            f"{file}: column {column!r} has values that are neither urban nor rural: "
+            f"{sorted(text[bad].unique().tolist())[:8]}. Use urban/城市/城镇 or rural/农村/村."
+        )
+        raise InputError(msg)
+    return out
+
+
+def _region_values(values: pd.Series, file: str, column: str) -> pd.Series:
+    text = values.astype("string").str.strip().str.lower()
+    out = text.map(lambda v: REGION_ALIASES.get(v, v) if isinstance(v, str) else v)
+    for city, region in CITY_REGION.items():  # city names ("广州市") give their region class
+        out = out.mask(text.str.contains(city, regex=False).fillna(False), region)
+    bad = out.notna() & ~out.isin(REGIONS)
+    if bad.any():
+        msg = (
+            f"{file}: column {column!r} has region values planner does not know: "
+            f"{sorted(out[bad].unique().tolist())[:8]}. Use prd, east, west or north "
+            "(珠三角/粤东/粤西/粤北), or a Guangdong city name."
+        )
+        raise InputError(msg)
+    return out.astype("string")
+
+
+def _population(values: pd.Series, file: str, column: str) -> pd.Series:
+    num = pd.to_numeric(values, errors="coerce")
+    bad_text = values.notna() & num.isna()
+    neg = num < 0
+    if neg.any():
+        rows = values.index[neg.to_numpy()][:5].tolist()
+        msg = (
+            f"{file}: column {column!r} has {int(neg.sum())} negative values (rows {rows}); "
+            "population and households must be zero or more."
+        )
+        raise InputError(msg)
+    missing = num.isna()
+    if missing.any():
+        first = values[bad_text].iloc[0] if bad_text.any() else None
+        warnings.warn(
+            f"{file}: column {column!r} is empty or not a number in {int(missing.sum())} rows"
+            + (f" (e.g. {first!r})" if first is not None else "")
+            + "; they count as 0. Fill them in to count those residents.",
+            PlannerWarning,
+            stacklevel=3,
+        )
+    return num.fillna(0.0).astype(np.float64)
+
+
+def standardise_blocks(
+    gdf: gpd.GeoDataFrame,
+    *,
+    population: str | None = None,
+    households: str | None = None,
+    name: str | None = None,
+    community: str | None = None,
+    street: str | None = None,
+    setting: str | None = None,
+    id: str | None = None,
+    file: str = "blocks",
+) -> gpd.GeoDataFrame:
+    """Blocks with planner's column names (see :func:`read_blocks`)."""
+    out = gdf.copy()
+    if id is not None:
+        key = _find(out, id, (), "the block id", file)
+        dup = out[key].duplicated(keep=False)
+        if dup.any():
+            msg = (
+                f"{file}: column {key!r} should identify blocks but has duplicate values "
+                f"{out.loc[dup, key].unique()[:5].tolist()}; fix them or pass another id column."
+            )
+            raise InputError(msg)
+        out = out.set_index(key, drop=False)
+    pop = _find(out, population, POPULATION_COLUMNS, "population", file)
+    hh = _find(out, households, HOUSEHOLD_COLUMNS, "households", file)
+    nm = _find(out, name, NAME_COLUMNS, "block names", file)
+    com = _find(out, community, COMMUNITY_COLUMNS, "the community", file)
+    st = _find(out, street, STREET_COLUMNS, "the street/township", file)
+    se = _find(out, setting, SETTING_COLUMNS, "urban/rural setting", file)
+    if pop is not None:
+        out["population"] = _population(out[pop], file, pop)
+        out["population_source"] = "given"
+    if hh is not None:
+        out["households"] = _population(out[hh], file, hh)
+    if nm is not None and nm != "name":
+        out["name"] = out[nm].astype("string")
+    if com is not None and com != "community":
+        out["community"] = out[com].astype("string")
+    if st is not None and st != "street":
+        out["street"] = out[st].astype("string")
+    if se is not None:
+        out["setting"] = _setting_values(out[se], file, se)
+    return out
+
+
+def read_blocks(
+    path: str | Path,
+    *,
+    population: str | None = None,
+    households: str | None = None,
+    name: str | None = None,
+    community: str | None = None,
+    street: str | None = None,
+    setting: str | None = None,
+    id: str | None = None,
+    crs: Any = None,
+    layer: str | None = None,
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read planners' residential blocks (小区/地块 polygons, or points).
+
+    Columns are found by name when not given: population (人口, 常住人口, pop, ...),
+    households (户数, ...), name (名称, 小区名称, ...), community (社区, 村, ...),
+    street (街道, 乡镇, ...) and setting (城乡: urban/城市/城镇 or rural/农村/村).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The blocks in EPSG:4326 with ``population`` (float; when given),
+        ``households``, ``name``, ``community``, ``street``, ``setting`` and
+        ``population_source`` where found, plus the file's own columns and provenance.
+        Indexed by ``id`` when given (duplicates are an error).
+    """
+    from .files import read_layer
+
+    gdf = read_layer(path, crs=crs, layer=layer, sheet=sheet, encoding=encoding, what="blocks")
+    return standardise_blocks(
+        gdf,
+        population=population,
+        households=households,
+        name=name,
+        community=community,
+        street=street,
+        setting=setting,
+        id=id,
+        file=Path(path).name,
+    )
+
+
+def read_communities(
+    path: str | Path,
+    *,
+    name: str | None = None,
+    setting: str | None = None,
+    region: str | None = None,
+    street: str | None = None,
+    crs: Any = None,
+    layer: str | None = None,
+    encoding: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read community (社区/村) boundaries with their urban/rural setting and region.
+
+    Parameters
+    ----------
+    name
+        Column of community names (detected: name, 社区, 社区名称, 名称, 村, ...).
+    setting
+        Column of urban/rural flags (urban/城市/城镇, rural/农村/村), or the constant
+        ``"urban"``/``"rural"`` for all. Without it communities count as urban.
+    region
+        Column of region classes (prd/east/west/north, 珠三角/粤东/粤西/粤北, or city
+        names such as 广州市), or one of those values for all.
+    street
+        Column of the street/township (街道/乡镇) each community belongs to.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Polygons in EPSG:4326 with ``community``, ``setting``, ``region`` and ``street``
+        (when known) plus the file's columns.
+    """
+    from .files import read_layer
+
+    file = Path(path).name
+    gdf = read_layer(path, crs=crs, layer=layer, encoding=encoding, what="communities")
+    return standardise_communities(
+        gdf, name=name, setting=setting, region=region, street=street, file=file
+    )
+
+
+def standardise_communities(
+    gdf: gpd.GeoDataFrame,
+    *,
+    name: str | None = None,
+    setting: str | None = None,
+    region: str | None = None,
+    street: str | None = None,
+    file: str = "communities",
+) -> gpd.GeoDataFrame:
+    """Communities with planner's column names (see :func:`read_communities`)."""
+    out = gdf.copy()
+    nm = _find(out, name, (*COMMUNITY_COLUMNS, *NAME_COLUMNS, "qh"), "community names", file)
+    if nm is None:
+        msg = (
+            f"{file}: cannot tell which column holds community names; columns present: "
+            f"{[c for c in out.columns if c != 'geometry']}. Pass name='<column>'."
+        )
+        raise MissingColumnError(msg)
+    out["community"] = out[nm].astype("string")
+    dup = out["community"].duplicated(keep=False)
+    if dup.any():
+        msg = (
+            f"{file}: community names in {nm!r} repeat: "
+            f"{out.loc[dup, 'community'].unique()[:5].tolist()}; names identify communities "
+            "in reports. Make them unique (add the street)."
+        )
+        raise InputError(msg)
+    types = shapely.get_type_id(out.geometry.to_numpy())
+    if not np.isin(types, [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON]).all():
+        msg = f"{file}: communities must be polygons (社区/村 boundaries)."
+        raise InputError(msg)
+    if setting in {"urban", "rural"}:
+        out["setting"] = setting
+    else:
+        se = _find(out, setting, SETTING_COLUMNS, "urban/rural setting", file)
+        out["setting"] = _setting_values(out[se], file, se) if se else pd.NA
+    if region is not None and region.lower() in (*REGIONS, *REGION_ALIASES):
+        out["region"] = REGION_ALIASES.get(region.lower(), region.lower())
+    else:
+        rg = _find(out, region, REGION_COLUMNS, "region class", file)
+        out["region"] = _region_values(out[rg], file, rg) if rg else pd.NA
+    st = _find(out, street, STREET_COLUMNS, "street/township", file)
+    if st is not None and st != "street":
+        out["street"] = out[st].astype("string")
+    return out
+
+
+def join_communities(blocks: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Blocks with the community, street, setting and region of the community they lie in.
+
+    A block belongs to the community containing its representative point. Values the
+    blocks already have (a ``setting`` column, say) are kept where not missing. Blocks
+    outside every community keep NA and are counted in one warning.
+    """
+    pts = gpd.GeoDataFrame(
+        {"_pos": np.arange(len(blocks))},
+        geometry=blocks.geometry.representative_point().to_crs(communities.crs).values,
+        crs=communities.crs,
+    )
+    cols = [c for c in ("community", "street", "setting", "region") if c in communities.columns]
+    hit = gpd.sjoin(pts, communities[[*cols, "geometry"]], predicate="within", how="left")
+    hit = hit[~hit["_pos"].duplicated()]  # a point on a shared border: first community
+    out = blocks.copy()
+    for c in cols:
+        joined = pd.Series(hit[c].to_numpy(), index=blocks.index)
+        if c in out.columns:
+            out[c] = out[c].astype(object).where(out[c].notna(), joined.astype(object))
+        else:
+            out[c] = joined
+    outside = int(hit["index_right"].isna().sum())
+    if outside:
+        warnings.warn(
+            f"{outside} blocks lie outside every community boundary and have no community; "
+            "check that both layers cover the same area (and their CRS).",
+            PlannerWarning,
+            stacklevel=2,
+        )
+    return out
+
+
+# --- street blocks derived from the network --------------------------------------------------
+
+_ROAD_CLASSES = {
+    "motorway",
+    "motorway_link",
+    "trunk",
+    "trunk_link",
+    "primary",
+    "primary_link",
+    "secondary",
+    "secondary_link",
+    "tertiary",
+    "tertiary_link",
+    "unclassified",
+    "residential",
+    "living_street",
+    "road",
+    "pedestrian",
+}
+#: Building types that are not homes; footprints of other types (including the common
+#: untyped ``building=yes``) count as residential floor area [I].
+_NON_RESIDENTIAL_BUILDINGS = {
+    "commercial",
+    "retail",
+    "office",
+    "industrial",
+    "warehouse",
+    "church",
+    "cathedral",
+    "chapel",
+    "temple",
+    "mosque",
+    "religious",
+    "school",
+    "university",
+    "college",
+    "kindergarten",
+    "hospital",
+    "public",
+    "civic",
+    "government",
+    "train_station",
+    "transportation",
+    "parking",
+    "garage",
+    "garages",
+    "hotel",
+    "stadium",
+    "sports_hall",
+    "museum",
+    "supermarket",
+    "roof",
+    "shed",
+    "service",
+    "kiosk",
+    "bridge",
+    "construction",
+    "ruins",
+    "hangar",
+    "barn",
+    "farm_auxiliary",
+    "greenhouse",
+    "toilets",
+    "power",
+}
+
+
+def derive_blocks(
+    network: Any,
+    *,
+    buildings: str | gpd.GeoDataFrame | None = "osm",
+    water: str | gpd.GeoDataFrame | None = "osm",
+    boundaries: str = "roads",
+    min_area_m2: float = 2000.0,
+    total_population: float | None = None,
+    density_per_ha: float | None = None,
+) -> gpd.GeoDataFrame:
+    """Street blocks: the faces the street network encloses, with estimated population.
+
+    Parameters
+    ----------
+    network
+        A :class:`planner.Network`; its source file supplies OSM buildings and water
+        when ``buildings``/``water`` are ``"osm"``.
+    buildings
+        Buildings for the population estimate: ``"osm"`` (from the network's OSM file),
+        a GeoDataFrame of footprints (``building``, ``building:levels`` columns are used
+        when present) or None. Footprints of known non-residential types (shops,
+        offices, schools, ...) are left out; untyped ones (``building=yes``) count [I].
+    water
+        Water areas to drop blocks on: ``"osm"``, a GeoDataFrame of polygons or None.
+    boundaries
+        {"roads", "all"}: which edges bound blocks. ``roads`` uses streets cars and
+        pedestrians share (not footways, paths or service ways), so paths through a
+        park do not cut it into slivers.
+    min_area_m2
+        Smaller faces (traffic islands, slivers) are dropped.
+    total_population
+        Scale estimates so they sum to this (e.g. the census population of the area).
+    density_per_ha
+        Residents per hectare of block for the area-based estimate (default
+        ``settings.default_density_per_ha``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Polygons in the network's input CRS, indexed ``block_0, block_1, ...``, with
+        ``area_m2``, ``floor_area_m2`` (residential floor area found), ``population``
+        and ``population_source`` ("buildings" or "area"); every population here is an
+        estimate.
+    """
+    metric = network.crs
+    lines = shapely.normalize(_boundary_lines(network, boundaries))
+    # a two-way street drawn as two directed edges is one boundary
+    lines = lines[~pd.Series(shapely.to_wkb(lines)).duplicated().to_numpy()]
+    faces = shapely.get_parts(shapely.polygonize(lines))
+    faces = faces[shapely.area(faces) >= min_area_m2]
+    blocks = gpd.GeoDataFrame(geometry=faces, crs=metric)
+    n_all = len(blocks)
+    water_gdf = _osm_layer(network, "water") if isinstance(water, str) else water
+    if water_gdf is not None and len(water_gdf):
+        wet = water_gdf.to_crs(metric).union_all()
+        share = shapely.area(shapely.intersection(faces, wet)) / shapely.area(faces)
+        blocks = blocks[share < 0.5]
+    blocks = blocks.reset_index(drop=True)
+    blocks.index = pd.Index([f"block_{i}" for i in range(len(blocks))], name="block")
+    blocks["area_m2"] = blocks.area
+    bld = _osm_layer(network, "buildings") if isinstance(buildings, str) else buildings
+    floor = np.zeros(len(blocks))
+    if bld is not None and len(bld):
+        floor = _floor_area(blocks, bld.to_crs(metric))
+    blocks["floor_area_m2"] = floor
+    if floor.sum() > 0:
+        pop = floor / float(settings.floor_m2_per_person)
+        source = np.where(floor > 0, "buildings", "none")
+    else:
+        dens = settings.default_density_per_ha if density_per_ha is None else density_per_ha
+        pop = blocks["area_m2"].to_numpy() / 10_000.0 * float(dens)
+        source = np.full(len(blocks), "area", dtype=object)
+    if total_population is not None and pop.sum() > 0:
+        pop = pop * (float(total_population) / pop.sum())
+    blocks["population"] = pop
+    blocks["population_source"] = source
+    log(
+        f"derive_blocks: {len(blocks):,} blocks kept of {n_all:,} faces >= {min_area_m2:g} m2; "
+        f"population {pop.sum():,.0f} estimated from {source[0] if len(source) else '-'}"
+    )
+    return blocks.to_crs(network.input_crs)
+
+
+def _boundary_lines(network: Any, boundaries: str) -> np.ndarray:
+    if boundaries not in {"roads", "all"}:
+        msg = f"boundaries={boundaries!r}; expected 'roads' or 'all'."
+        raise InputError(msg)
+    geoms = shapely.from_ragged_array(
+        shapely.GeometryType.LINESTRING, network.coords, (network.coord_ptr,)
+    )
+    if boundaries == "all":
+        return np.asarray(geoms)
+    from ..modes import norm_tag
+
+    hw = network.tags["highway"] if "highway" in network.tags.columns else pd.Series(None)
+    codes, uniq = pd.factorize(hw)
+    # an edge without a highway tag (hand-made graphs, road lines) counts as a road
+    road = np.array([bool(set(norm_tag(u) or ("road",)) & _ROAD_CLASSES) for u in uniq] + [True])
+    return np.asarray(geoms)[road[codes]]
+
+
+def _osm_layer(network: Any, what: str) -> gpd.GeoDataFrame | None:
+    """Buildings or water areas from the OSM PBF the network was read from (or None)."""
+    src = str(getattr(network, "source", ""))
+    if not src.lower().endswith(".pbf") or not Path(src).exists():
+        return None
+    import pyrosm
+
+    osm = pyrosm.OSM(src)
+    if what == "buildings":
+        gdf = osm.get_buildings()
+    else:
+        gdf = osm.get_data_by_custom_criteria(
+            custom_filter={
+                "natural": ["water"],
+                "landuse": ["reservoir", "basin"],
+                "waterway": ["riverbank"],
+                "water": True,
+            },
+            filter_type="keep",
+            keep_nodes=False,
+        )
+    if gdf is None or len(gdf) == 0:
+        return None
+    types = shapely.get_type_id(gdf.geometry.to_numpy())
+    return gdf[np.isin(types, [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON])]
+
+
+def _floor_area(blocks: gpd.GeoDataFrame, bld: gpd.GeoDataFrame) -> np.ndarray:
+    """Residential floor area (footprint x levels) per block, by building centroid."""
+    if "building" in bld.columns:
+        kind = bld["building"].astype("string").str.lower()
+        bld = bld[~np.array(kind.isin(_NON_RESIDENTIAL_BUILDINGS).fillna(False), dtype=bool)]
+    levels = pd.Series(np.nan, index=bld.index)
+    if "building:levels" in bld.columns:
+        levels = pd.to_numeric(bld["building:levels"], errors="coerce")
+    levels = levels.where(levels > 0, float(settings.default_building_levels))
+    floor = bld.geometry.area.to_numpy() * levels.to_numpy()
+    pts = gpd.GeoDataFrame({"floor": floor}, geometry=bld.geometry.centroid.values, crs=bld.crs)
+    hit = gpd.sjoin(pts, blocks[["geometry"]].reset_index(drop=True), predicate="within")
+    per = hit.groupby("index_right")["floor"].sum()
+    out = np.zeros(len(blocks))
+    out[per.index.to_numpy()] = per.to_numpy()
+    return out
+
+
+def block_entrances(
+    blocks: gpd.GeoDataFrame,
+    gates: gpd.GeoDataFrame | str | Path,
+    *,
+    tolerance_m: float = 5.0,
+) -> gpd.GeoDataFrame:
+    """Gates of gated compounds (封闭小区), each assigned to the block it opens.
+
+    Parameters
+    ----------
+    blocks
+        Block polygons.
+    gates
+        Gate points (a GeoDataFrame or a file), or an OSM file (``.osm.pbf``) whose
+        ``barrier=gate`` and ``entrance=*`` nodes are taken (``access=private|no``
+        gates are left out).
+    tolerance_m
+        A gate belongs to a block when it lies inside it or within this distance of its
+        boundary.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Gate points with a ``block`` column (the block's index label), ready for
+        ``travel_times(..., entrances=...)`` and ``assess(..., entrances=...)``.
+    """
+    if isinstance(gates, str | Path):
+        path = Path(gates)
+        if path.name.lower().endswith(".pbf"):
+            import pyrosm
+
+            got = pyrosm.OSM(str(path)).get_data_by_custom_criteria(
+                custom_filter={"entrance": True, "barrier": ["gate", "entrance"]},
+                filter_type="keep",
+                keep_nodes=True,
+                keep_ways=False,
+                keep_relations=False,
+            )
+            gates_gdf = got if got is not None else gpd.GeoDataFrame(geometry=[], crs=4326)
+            if "access" in gates_gdf.columns:
+                gates_gdf = gates_gdf[~gates_gdf["access"].isin(["private", "no"])]
+        else:
+            from .files import read_layer
+
+            gates_gdf = read_layer(path, what="gates")
+    else:
+        gates_gdf = gates
+    if len(gates_gdf) == 0:
+        return gpd.GeoDataFrame({"block": []}, geometry=[], crs=blocks.crs)
+    metric = blocks.estimate_utm_crs()
+    poly = gpd.GeoDataFrame(
+        {"block": blocks.index.to_numpy()},
+        geometry=blocks.to_crs(metric).geometry.values,
+        crs=metric,
+    )
+    pts = gpd.GeoDataFrame(geometry=gates_gdf.to_crs(metric).geometry.values, crs=metric)
+    hit = gpd.sjoin(pts, poly, predicate="dwithin", distance=tolerance_m, how="inner")
+    out = gpd.GeoDataFrame(
+        {"block": hit["block"].to_numpy()},
+        geometry=gates_gdf.geometry.to_crs(blocks.crs).to_numpy()[hit.index.to_numpy()],
+        crs=blocks.crs,
+    )
+    return out.reset_index(drop=True)

@@ -1,0 +1,404 @@
+"""assess on a test town drawn here, every answer computed by hand.
+
+::
+
+    y=3000  W1.                  R2.                    library          +
+            N street: (0,3000) ------------------------ (6000,3000) ---- (8000,3000)
+                                                                           | bridge
+    y=0     U1.   cs  F_A   U2  park msm  R1. F_B                          |
+            S street: (0,0) ----------------------------------------------- (8000,0)
+
+    communities: 东风社区 urban (x 0..2000, y -500..500), street 东风街道
+                 石岗村 rural PRD (x 2000..8000, y -500..3500), street 石岗镇
+                 西村 rural east Guangdong (x 0..2000, y 2500..3500), street 石岗镇
+
+The two streets meet only over the bridge at x = 8000. Walking is 4 km/h, so a trip of
+d metres takes 0.9 d seconds: 15 min = 1000 m, 10 min = 666.7 m, 30 min = 2000 m;
+cycling 12 km/h for 15 min = 3000 m. Blocks are points (their connector to the street
+is their distance to it).
+
+Blocks: U1 (500,100) pop 1000 hh 400; U2 (1800,-100) pop 600 hh 200 (new housing, 650 m2
+service floor area); R1 (3000,50) pop 300 hh 100; R2 (3000,3050) pop 200 hh 80;
+W1 (500,3050) pop 100 hh 30. Total 2200 residents.
+
+Facilities:
+- F_A at (1000,10): housekeeping, elderly_daycare, patient_escort, maternal_infant_care,
+  kindergarten (-> early_ed_childcare), supermarket (-> convenience_shopping), catering,
+  property_repair; recycling_point at (2500,5).
+- F_B at (3500,0): all nine life-circle categories.
+- culture_station "cs" at (400,-20); library at (6000,3000); park at (2000,0);
+  multi_sport_medium "msm" at (2100,-30) with 2,200 m2; community_service_station at
+  (1500,20).
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from helpers import X0, Y0, graph, points
+
+import planner
+
+LIFE = [
+    "housekeeping",
+    "elderly_daycare",
+    "patient_escort",
+    "maternal_infant_care",
+    "kindergarten",
+    "supermarket",
+    "catering",
+    "property_repair",
+]
+LIFE_IDS = [
+    "housekeeping",
+    "elderly_daycare",
+    "patient_escort",
+    "maternal_infant_care",
+    "early_ed_childcare",
+    "convenience_shopping",
+    "catering",
+    "property_repair",
+    "recycling_point",
+]
+
+
+def town():
+    xs = range(0, 8001, 1000)
+    nodes = {f"s{x}": (x, 0) for x in xs} | {f"n{x}": (x, 3000) for x in xs}
+    edges = [(f"s{a}", f"s{a + 1000}", {"highway": "residential"}) for a in xs if a < 8000]
+    edges += [(f"n{a}", f"n{a + 1000}", {"highway": "residential"}) for a in xs if a < 8000]
+    edges.append(("s8000", "n8000", {"highway": "residential"}))
+    net = planner.load_network(graph(nodes, edges), mode="walk")
+    xy, cats = [], []
+    for c in LIFE:
+        xy.append((1000, 10))
+        cats.append(c)
+    xy.append((2500, 5))
+    cats.append("recycling_point")
+    for c in [*LIFE, "recycling_point"]:
+        xy.append((3500, 0))
+        cats.append(c)
+    for p, c in [
+        ((400, -20), "culture_station"),
+        ((6000, 3000), "library"),
+        ((2000, 0), "park"),
+        ((2100, -30), "multi_sport_medium"),
+        ((1500, 20), "community_service_station"),
+    ]:
+        xy.append(p)
+        cats.append(c)
+    fac = points(xy, category=cats)
+    fac["area_m2"] = np.where(fac["category"] == "multi_sport_medium", 2200.0, np.nan)
+    blocks = points(
+        [(500, 100), (1800, -100), (3000, 50), (3000, 3050), (500, 3050)],
+        population=[1000.0, 600.0, 300.0, 200.0, 100.0],
+        households=[400.0, 200.0, 100.0, 80.0, 30.0],
+        new_housing=[False, True, False, False, False],
+        service_floor_area_m2=[np.nan, 650.0, np.nan, np.nan, np.nan],
+    ).set_index(pd.Index(["U1", "U2", "R1", "R2", "W1"]))
+
+    def box(x0, y0, x1, y1):
+        return shapely.box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1)
+
+    communities = gpd.GeoDataFrame(
+        {
+            "community": ["东风社区", "石岗村", "西村"],
+            "setting": ["urban", "rural", "rural"],
+            "region": ["prd", "prd", "east"],
+            "street": ["东风街道", "石岗镇", "石岗镇"],
+            "households": [600.0, 180.0, 30.0],
+            "service_floor_area_m2": [200.0, 50.0, np.nan],
+        },
+        geometry=[box(0, -500, 2000, 500), box(2000, -500, 8000, 3500), box(0, 2500, 2000, 3500)],
+        crs="EPSG:32650",
+    )
+    return net, fac, blocks, communities
+
+
+@pytest.fixture(scope="module")
+def result():
+    net, fac, blocks, communities = town()
+    return planner.assess(net, fac, blocks, communities=communities)
+
+
+def col(a, name):
+    return a.blocks[name].astype(object).where(a.blocks[name].notna(), None).to_dict()
+
+
+def test_blocks_get_community_setting_region(result):
+    b = result.blocks
+    assert b["community"].tolist() == ["东风社区", "东风社区", "石岗村", "石岗村", "西村"]
+    assert b["setting"].tolist() == ["urban", "urban", "rural", "rural", "rural"]
+    assert b["region"].tolist() == ["prd", "prd", "prd", "prd", "east"]
+
+
+def test_travel_times_by_hand(result):
+    b = result.blocks
+    # U1 -> catering at (1000,10): 100 + 500 + 10 m; U2: 100 + 800 + 10 m
+    assert b.loc["U1", "time_walk4_s__catering"] == pytest.approx(0.9 * 610)
+    assert b.loc["U2", "time_walk4_s__catering"] == pytest.approx(0.9 * 910)
+    # recycling at (2500,5): U2 100 + 700 + 5; U1 100 + 2000 + 5 (beyond 30 min? 2105 m)
+    assert b.loc["U2", "time_walk4_s__recycling_point"] == pytest.approx(0.9 * 805)
+    assert np.isinf(b.loc["U1", "time_walk4_s__recycling_point"])  # 1894.5 s > 30 min limit
+    # ten-li: W1 reaches the culture station only over the bridge (18,150 m) and the
+    # library 5,550 m away: both beyond 5 km; straight line to the station 3,071.6 m
+    assert np.isinf(b.loc["W1", "net_walk_m__culture_station"])
+    assert b.loc["W1", "line_m__culture_station"] == pytest.approx(np.hypot(100, 3070))
+    assert b.loc["R2", "net_walk_m__library"] == pytest.approx(3050.0)
+    assert b.loc["R1", "net_walk_m__culture_station"] == pytest.approx(2670.0)
+
+
+def test_urban_15min_life_circle(result):
+    assert col(result, "urban_15min_life") == {
+        "U1": False,
+        "U2": True,
+        "R1": None,
+        "R2": None,
+        "W1": None,
+    }
+    assert col(result, "urban_15min_life__missing") == {
+        "U1": "recycling_point",
+        "U2": "",
+        "R1": None,
+        "R2": None,
+        "W1": None,
+    }
+    # radius 1000 m straight: U1 is 2,000 m from recycling; U2 807.5 m from F_A, 707.8 m from it
+    assert col(result, "urban_15min_life__radius")["U1"] is False
+    assert col(result, "urban_15min_life__radius")["U2"] is True
+    s = result.summary.loc["urban_15min_life"]
+    assert s["population_share"] == pytest.approx(600 / 1600)
+    assert s["households_share"] == pytest.approx(200 / 600)
+    assert s["blocks_outside"] == 1
+    assert s["how"] == "walk 4 km/h, 15 min"
+
+
+def test_rural_half_hour_circle(result):
+    assert col(result, "rural_30min_life") == {
+        "U1": None,
+        "U2": None,
+        "R1": True,
+        "R2": False,
+        "W1": False,
+    }
+    assert col(result, "rural_30min_life__n_missing") == {
+        "U1": None,
+        "U2": None,
+        "R1": 0,
+        "R2": 9,
+        "W1": 9,
+    }
+    assert col(result, "rural_30min_life__missing")["R2"] == ", ".join(LIFE_IDS)
+    assert result.summary.loc["rural_30min_life", "population_share"] == pytest.approx(300 / 600)
+
+
+def test_culture_learning_fitness(result):
+    assert col(result, "urban_10min_culture") == {
+        "U1": True,
+        "U2": False,
+        "R1": None,
+        "R2": None,
+        "W1": None,
+    }
+    assert result.summary.loc["urban_10min_culture", "population_share"] == pytest.approx(
+        1000 / 1600
+    )
+    # learning (both settings, 1000 m): only U1 (culture station 220 m)
+    assert col(result, "learning_15min") == {
+        "U1": True,
+        "U2": False,
+        "R1": False,
+        "R2": False,
+        "W1": False,
+    }
+    assert result.summary.loc["learning_15min", "population_share"] == pytest.approx(1000 / 2200)
+    # fitness walking: park (2000,0) or multi-sport (2100,-30): U2 300 m, R1 980 m
+    assert col(result, "fitness_15min") == {
+        "U1": False,
+        "U2": True,
+        "R1": True,
+        "R2": False,
+        "W1": False,
+    }
+    assert result.summary.loc["fitness_15min", "population_share"] == pytest.approx(900 / 2200)
+    # cycling 3000 m: U1 1,600 m too
+    assert col(result, "fitness_15min_bicycle") == {
+        "U1": True,
+        "U2": True,
+        "R1": True,
+        "R2": False,
+        "W1": False,
+    }
+    assert result.summary.loc["fitness_15min_bicycle", "population_share"] == pytest.approx(
+        1900 / 2200
+    )
+
+
+def test_ten_li_network_and_straight_line_differ(result):
+    assert col(result, "rural_10li_culture") == {
+        "U1": None,
+        "U2": None,
+        "R1": True,
+        "R2": True,
+        "W1": False,
+    }
+    assert col(result, "rural_10li_culture__radius") == {
+        "U1": None,
+        "U2": None,
+        "R1": True,
+        "R2": True,
+        "W1": True,
+    }
+    s = result.summary.loc["rural_10li_culture"]
+    assert s["population_share"] == pytest.approx(500 / 600)
+    assert s["radius_population_share"] == pytest.approx(1.0)
+    assert s["how"] == "walk network distance 5000 m"
+
+
+def test_rollups_by_community_street_and_setting(result):
+    c = result.by_community
+    assert c.loc[("东风社区", "urban_15min_life"), "population_share"] == pytest.approx(600 / 1600)
+    assert c.loc[("石岗村", "rural_30min_life"), "population_share"] == pytest.approx(300 / 500)
+    assert c.loc[("西村", "rural_30min_life"), "population_share"] == 0.0
+    assert ("西村", "urban_15min_life") not in c.index  # an urban circle does not apply
+    s = result.by_street
+    assert s.loc[("石岗镇", "rural_10li_culture"), "population_share"] == pytest.approx(500 / 600)
+    st = result.by_setting
+    assert st.loc[("rural", "learning_15min"), "population_share"] == 0.0
+    assert st.loc[("urban", "learning_15min"), "population_share"] == pytest.approx(1000 / 1600)
+
+
+def test_coverage_and_confidence(result):
+    cov = result.coverage
+    assert cov.loc[("urban_15min_life", "recycling_point"), "population_share"] == pytest.approx(
+        600 / 1600
+    )
+    assert cov.loc[("urban_15min_life", "catering"), "population_share"] == pytest.approx(1.0)
+    conf = result.confidence
+    assert conf.loc["early_ed_childcare", "facilities"] == 2
+    assert conf.loc["community_school", "facilities"] == 0
+    assert "no facilities found" in conf.loc["community_school", "flag"]
+
+
+def test_targets(result):
+    t = result.targets["status"]
+    v = result.targets["value"]
+    assert t[("service_facility_coverage", "urban")] == "pass"
+    assert t[("service_facility_coverage", "rural_prd")] == "fail"
+    assert t[("service_facility_coverage", "rural_other")] == "fail"
+    assert t[("street_service_center_coverage", "street")] == "pass"
+    assert t[("street_service_center_coverage", "township")] == "fail"
+    assert t[("elderly_daycare_streets", "all")] == "pass"
+    assert t[("elderly_daycare_communities", "urban")] == "pass"
+    assert t[("elderly_daycare_communities", "rural")] == "fail"
+    assert v[("elderly_daycare_communities", "rural")] == pytest.approx(0.5)
+    assert t[("childrens_home_coverage", "all")] == "fail"
+    assert v[("sports_area_per_capita", "all")] == pytest.approx(2200 / 2200)
+    assert t[("sports_area_per_capita", "all")] == "fail"
+    assert t[("service_floor_area_per_100_households", "all")] == "fail"  # 石岗村 27.8 < 30
+    per = result.targets_by_unit.set_index(["target", "name"])
+    assert per.loc[("service_floor_area_per_100_households", "东风社区"), "value"] == pytest.approx(
+        200 / 6
+    )
+    assert per.loc[("service_floor_area_per_100_households", "西村"), "status"] == "input missing"
+    assert t[("new_housing_service_floor_area", "all")] == "pass"  # 200 households: 650 >= 600
+
+
+def test_each_category_and_mode_runs_once(monkeypatch):
+    """7 circles share engine passes: walk 19 categories, walk distance 3, bicycle 6."""
+    import importlib
+
+    mod = importlib.import_module("planner.assess")
+    calls = []
+    real = mod.node_times
+
+    def counting(mg, snap, limit, **kw):
+        calls.append((mg.spec.name, mg.spec.speed_kph, limit))
+        return real(mg, snap, limit, **kw)
+
+    monkeypatch.setattr(mod, "node_times", counting)
+    net, fac, blocks, communities = town()
+    planner.assess(net, fac, blocks, communities=communities)
+    assert len(calls) == 19 + 3 + 6
+    assert {(m, s, lim) for m, s, lim in calls} == {
+        ("walk", 4.0, 1800.0),
+        ("walk", 3.6, 5000.0),
+        ("bicycle", 12.0, 900.0),
+    }
+
+
+def test_circle_overrides_and_custom_circles():
+    net, fac, blocks, communities = town()
+    a = planner.assess(
+        net,
+        fac,
+        blocks,
+        communities=communities,
+        circles=[
+            {"id": "rural_30min_life", "mode": "bicycle"},
+            {"id": "my_park", "categories": ["park"], "minutes": 5, "setting": "both"},
+        ],
+    )
+    assert list(a.summary.index) == ["rural_30min_life", "my_park"]
+    assert a.summary.loc["rural_30min_life", "how"] == "bicycle 12 km/h, 30 min"
+    # cycling 6000 m: R2 still cut off by the river (13,000 m round the bridge)
+    assert col(a, "rural_30min_life") == {
+        "U1": None,
+        "U2": None,
+        "R1": True,
+        "R2": False,
+        "W1": False,
+    }
+    # park within 5 min (333.3 m): U2 only (300 m)
+    assert col(a, "my_park") == {"U1": False, "U2": True, "R1": False, "R2": False, "W1": False}
+
+
+def test_defaults_and_warnings():
+    net, fac, blocks, _ = town()
+    bare = blocks.drop(columns=["population", "households"])
+    with pytest.warns(planner.errors.PlannerWarning) as rec:
+        a = planner.assess(net, fac, bare)
+    messages = " ".join(str(w.message) for w in rec)
+    assert "every block counts as 1 resident" in messages
+    assert "5 blocks have no urban/rural setting and count as urban" in messages
+    assert (a.blocks["population"] == 1.0).all()
+    # every block now counts as urban: U2 (F_A and recycling) and R1 (F_B, 550 m) pass
+    assert col(a, "urban_15min_life") == {
+        "U1": False,
+        "U2": True,
+        "R1": True,
+        "R2": False,
+        "W1": False,
+    }
+    assert a.summary.loc["urban_15min_life", "population_share"] == pytest.approx(2 / 5)
+
+
+def test_bad_input():
+    net, fac, blocks, _communities = town()
+    with pytest.raises(
+        planner.errors.InputError,
+        match=r"circle 'urban_15min' is not in preset.*Did you mean 'urban_15min_life'",
+    ):
+        planner.assess(net, fac, blocks, circles=["urban_15min"])
+    with pytest.raises(planner.errors.InputError, match=r"give exactly one of minutes"):
+        planner.assess(
+            net,
+            fac,
+            blocks,
+            circles=[{"id": "x", "categories": ["park"], "minutes": 5, "distance_m": 300}],
+        )
+    with pytest.raises(
+        planner.errors.InputError, match=r"unknown category or group 'parc'.*Did you mean 'park'"
+    ):
+        planner.assess(
+            net, fac, blocks, circles=[{"id": "x", "categories": ["parc"], "minutes": 5}]
+        )
+    with pytest.raises(
+        planner.errors.InputError, match=r"unknown key 'minute'.*Did you mean 'minutes'"
+    ):
+        planner.assess(net, fac, blocks, circles=[{"id": "x", "categories": ["park"], "minute": 5}])
+    with pytest.raises(planner.errors.InputError, match=r"preset='gd2016'.*Did you mean"):
+        planner.assess(net, fac, blocks, preset="gd2016")
