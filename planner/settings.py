@@ -37,6 +37,16 @@ snap_sample_m : float or None
     the median straight piece of the network's polylines, between 5 and 20 m. Only
     speed depends on it: the nearest edge found is exact for any value.
 
+Isochrones (display only)
+-------------------------
+isochrone_buffer_m : float
+    How far from a reached street an isochrone extends (50 m [I]: the depth of the
+    buildings along a street).
+isochrone_cell_m : float
+    Grid cell used to draw isochrones (10 m).
+isochrone_max_cells : int
+    Largest drawing grid; the cell grows for larger areas (8 million cells).
+
 Population estimates
 --------------------
 floor_m2_per_person : float
@@ -100,6 +110,10 @@ drive_speed_factor: float = 1.0
 
 max_snap_m: float = 500.0
 snap_sample_m: float | None = None
+
+isochrone_buffer_m: float = 50.0
+isochrone_cell_m: float = 10.0
+isochrone_max_cells: int = 8_000_000
 
 floor_m2_per_person: float = 35.0
 default_building_levels: float = 1.0
