@@ -398,7 +398,7 @@ def _trace(grid: np.ndarray, origin: tuple[float, float], cell: float) -> shapel
     xs = origin[0] + (np.arange(z.shape[1]) - 0.5) * cell
     ys = origin[1] + (np.arange(z.shape[0]) - 0.5) * cell
     gen = contourpy.contour_generator(xs, ys, z, fill_type=contourpy.FillType.OuterOffset)
-    filled = gen.filled(0.5, 1.5)  # OuterOffset: (points per polygon, ring offsets)
+    filled: Any = gen.filled(0.5, 1.5)  # OuterOffset: (points per polygon, ring offsets)
     points, offsets = filled[0], filled[1]
     polys = []
     for pts, offs in zip(points, offsets, strict=True):
