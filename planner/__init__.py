@@ -12,21 +12,29 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 
 from . import errors as errors
+from . import hours as hours
 from . import modes as modes
 from . import settings as settings
 from .access import travel_times as travel_times
 from .assess import Assessment as Assessment
 from .assess import assess as assess
+from .hours import hours_per_day as hours_per_day
+from .hours import opening_hours_check as opening_hours_check
+from .isochrones import isochrones as isochrones
 from .network import Network as Network
 from .network import load_network as load_network
 from .rules import categories as categories
 from .rules import load_preset as load_preset
 from .rules import presets as presets
+from .siting import Siting as Siting
+from .siting import site as site
 from .sources.blocks import block_entrances as block_entrances
 from .sources.blocks import derive_blocks as derive_blocks
 from .sources.blocks import join_communities as join_communities
 from .sources.blocks import read_blocks as read_blocks
 from .sources.blocks import read_communities as read_communities
+from .sources.community_tables import join_community_table as join_community_table
+from .sources.community_tables import read_community_table as read_community_table
 from .sources.files import read_facilities as read_facilities
 from .sources.files import read_layer as read_layer
 from .sources.osm_facilities import load_facilities as load_facilities
@@ -39,21 +47,29 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 __all__ = [
     "Assessment",
     "Network",
+    "Siting",
     "assess",
     "block_entrances",
     "categories",
     "derive_blocks",
     "errors",
+    "hours",
+    "hours_per_day",
+    "isochrones",
     "join_communities",
+    "join_community_table",
     "load_facilities",
     "load_network",
     "load_preset",
     "modes",
+    "opening_hours_check",
     "presets",
     "read_blocks",
     "read_communities",
+    "read_community_table",
     "read_facilities",
     "read_layer",
     "settings",
+    "site",
     "travel_times",
 ]

@@ -113,6 +113,7 @@ class Assessment:
     communities: gpd.GeoDataFrame | None
     networks: dict[EngineKey, Network]
     params: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def circle(self, cid: str) -> Circle:
         """The circle with this id."""
@@ -411,6 +412,16 @@ def assess(
             "network": repr(base),
             "entrances": 0 if entrances is None else len(entrances),
         },
+        inputs={
+            "network": network,
+            "facilities": facilities,
+            "blocks": blocks,
+            "communities": communities,
+            "entrances": entrances,
+            "category": category,
+            "circles": circles,
+            "key_of": key_of,
+        },
     )
 
 
@@ -567,7 +578,7 @@ def _confidence(
     rows_of: Mapping[str, np.ndarray],
     table: Any,
 ) -> pd.DataFrame:
-    src = fac["source_file"].astype(str) if "source_file" in fac.columns else None
+    src = fac["source_file"] if "source_file" in fac.columns else None
     rows = []
     for cat in needed:
         members = table.members(cat)
@@ -575,7 +586,9 @@ def _confidence(
             {table[m].osm_label for m in members} | {table[m].amap_label for m in members}
         )
         n = len(rows_of[cat])
-        sources: list[Hashable] = sorted(src.iloc[rows_of[cat]].unique()) if src is not None else []
+        sources: list[Hashable] = (
+            sorted(src.iloc[rows_of[cat]].dropna().astype(str).unique()) if src is not None else []
+        )
         rows.append(
             {
                 "category": cat,

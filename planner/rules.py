@@ -443,6 +443,11 @@ _TARGET_KEYS = {
     "threshold",
     "units_label",
     "column",
+    "numerator",
+    "denominator",
+    "scale",
+    "comparison",
+    "aggregate",
     "flag",
     "bands",
     "source",
@@ -453,7 +458,15 @@ _TARGET_KINDS = {
     "per_capita_area",
     "floor_area_per_households",
     "new_housing_floor_area",
+    "community_table",
+    "opening_hours",
 }
+#: Comparisons of community_table targets ("within_years": a year column no older than
+#: the threshold's number of years before the reference year).
+COMPARISONS = (">=", ">", "<=", "<", "==", "within_years")
+#: How a class of communities passes: "each" (every community), "mean" (the class mean
+#: of the values), "ratio" (sum of numerators / sum of denominators over the class).
+AGGREGATES = ("each", "mean", "ratio")
 _PRESET_KEYS = {"meta", "circle", "target"}
 _META_KEYS = {"id", "name_zh", "name_en", "source", "radius_circles"}
 
@@ -521,6 +534,11 @@ class Target:
     bands: tuple[tuple[float, float, float, float], ...] = ()
     source: str = ""
     label: str = "I"
+    numerator: str | None = None
+    denominator: str | None = None
+    scale: float = 1.0
+    comparison: str = ">="
+    aggregate: str = "each"
 
 
 @dataclass
@@ -599,6 +617,36 @@ def _target(spec: Mapping[str, Any], table: CategoryTable, where: str) -> Target
     cats = tuple(str(c) for c in spec.get("categories", []))
     for c in cats:
         table.members(c)
+    comparison = str(spec.get("comparison", ">="))
+    aggregate = str(spec.get("aggregate", "ratio" if spec.get("numerator") else "each"))
+    if comparison not in COMPARISONS:
+        msg = f"{here}: comparison must be one of {', '.join(COMPARISONS)}; got {comparison!r}."
+        raise InputError(msg)
+    if aggregate not in AGGREGATES:
+        msg = (
+            f"{here}: aggregate must be one of {', '.join(AGGREGATES)}; got {aggregate!r}."
+            f"{closest(aggregate, AGGREGATES)}"
+        )
+        raise InputError(msg)
+    if kind == "community_table":
+        ratio = spec.get("numerator") is not None or spec.get("denominator") is not None
+        if ratio == (spec.get("column") is not None) or (
+            ratio and not (spec.get("numerator") and spec.get("denominator"))
+        ):
+            msg = (
+                f"{here}: a community_table target names either column = '<column>' or both "
+                "numerator and denominator (a ratio such as volunteers / population)."
+            )
+            raise InputError(msg)
+        if not spec.get("thresholds") and spec.get("threshold") is None:
+            msg = f"{here}: give threshold = <number> or thresholds = {{ urban = .., rural = .. }}."
+            raise InputError(msg)
+        if aggregate == "ratio" and not ratio:
+            msg = f"{here}: aggregate = 'ratio' needs numerator and denominator columns."
+            raise InputError(msg)
+        if comparison == "within_years" and (ratio or aggregate != "each"):
+            msg = f"{here}: comparison = 'within_years' checks a year column of each community."
+            raise InputError(msg)
     return Target(
         id=tid,
         name_zh=str(spec.get("name_zh", tid)),
@@ -614,6 +662,11 @@ def _target(spec: Mapping[str, Any], table: CategoryTable, where: str) -> Target
         bands=tuple(tuple(float(x) for x in b) for b in spec.get("bands", [])),  # type: ignore[misc]
         source=str(spec.get("source", "")),
         label=_check_label(spec.get("label", "I"), here),
+        numerator=spec.get("numerator"),
+        denominator=spec.get("denominator"),
+        scale=float(spec.get("scale", 1.0)),
+        comparison=comparison,
+        aggregate=aggregate,
     )
 
 

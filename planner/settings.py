@@ -47,6 +47,17 @@ isochrone_cell_m : float
 isochrone_max_cells : int
     Largest drawing grid; the cell grows for larger areas (8 million cells).
 
+Siting
+------
+siting_spacing_m : float
+    Default candidate sites are network nodes thinned to one per square of this side
+    (100 m).
+siting_radius_m : float
+    Default candidates lie within this distance of a block outside the circle (300 m).
+siting_chunk_cells : int
+    Size of the distance block computed at once when building coverage sets
+    (candidates per chunk x nodes; 20 million cells = 160 MB).
+
 Population estimates
 --------------------
 floor_m2_per_person : float
@@ -114,6 +125,10 @@ snap_sample_m: float | None = None
 isochrone_buffer_m: float = 50.0
 isochrone_cell_m: float = 10.0
 isochrone_max_cells: int = 8_000_000
+
+siting_spacing_m: float = 100.0
+siting_radius_m: float = 300.0
+siting_chunk_cells: int = 20_000_000
 
 floor_m2_per_person: float = 35.0
 default_building_levels: float = 1.0

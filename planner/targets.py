@@ -14,16 +14,32 @@ floor_area_per_households
     Community service floor area per 100 households, from a column of the communities.
 new_housing_floor_area
     Floor area a new housing project must provide for its number of households.
+community_table
+    A number per community from a bureau's table (joined to the communities with
+    :func:`planner.join_community_table`): a ``column`` (social workers >= 1), or a
+    ``numerator`` / ``denominator`` ratio times ``scale`` (volunteers / population >=
+    0.15; sports instructors per 10,000 residents >= 30), compared with ``comparison``
+    (">=", ">", "<=", "<", "==", or "within_years": a year column no more than the
+    threshold's years before ``reference_year``) against a threshold per class. A class
+    passes when ``aggregate`` says so: "each" community, the class "mean", or the class
+    "ratio" of sums. Each community's value and status are in the per-unit table.
+opening_hours
+    Facilities of the target's categories (all when none are given) open at least
+    ``threshold`` hours on every day they open (:func:`planner.hours.opening_hours_check`),
+    per category and per community.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .hours import BELOW, MEETS, NO_DATA, UNPARSEABLE, opening_hours_check
 from .rules import Preset, Target
 
 PASS, FAIL, MISSING, NONE = "pass", "fail", "input missing", "no units"
@@ -44,6 +60,8 @@ COLUMNS = [
     "label",
     "source",
 ]
+#: Per-unit columns; ``community`` is filled for facility rows (the community they lie in).
+UNIT_COLUMNS = ["target", "unit", "name", "class", "value", "status", "detail", "community"]
 
 
 def _row(t: Target, cls: str, value: Any, threshold: Any, status: str, **kw: Any) -> dict[str, Any]:
@@ -71,14 +89,46 @@ def evaluate_targets(
     category: str,
     blocks: gpd.GeoDataFrame,
     communities: gpd.GeoDataFrame | None,
+    *,
+    reference_year: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Evaluate every target of the preset; returns (targets, per-unit results)."""
+    """Evaluate every target of the preset; returns (targets, per-unit results).
+
+    Parameters
+    ----------
+    pre
+        The preset whose targets are checked.
+    fac
+        Facilities with a category column (and ``opening_hours`` for that kind).
+    category
+        The facilities' category column.
+    blocks
+        Blocks with population, households and community.
+    communities
+        Community polygons with setting, region, street and table columns.
+    reference_year
+        The year "within_years" targets count back from (committee training); default
+        the current year.
+
+    Returns
+    -------
+    targets : pandas.DataFrame
+        Indexed by (target, class), columns :data:`COLUMNS`.
+    per_unit : pandas.DataFrame
+        target, unit, name, class, value, status, detail, community (facility rows):
+        one row per unit checked.
+    """
     rows: list[dict[str, Any]] = []
     units: list[pd.DataFrame] = []
     com = _communities(communities)
+    year = date.today().year if reference_year is None else int(reference_year)
     for t in pre.targets.values():
         cats = [m for c in t.categories for m in pre.table.members(c)]
-        if t.kind == "presence":
+        if t.kind == "community_table":
+            r, u = _community_table(t, com, blocks, year)
+        elif t.kind == "opening_hours":
+            r, u = _opening_hours(t, fac, category, cats, com)
+        elif t.kind == "presence":
             r, u = _presence(t, fac, category, cats, com)
         elif t.kind == "per_capita_area":
             r, u = _per_capita_area(t, fac, category, cats, com, blocks)
@@ -90,12 +140,8 @@ def evaluate_targets(
         if u is not None and len(u):
             units.append(u)
     table = pd.DataFrame(rows, columns=COLUMNS).set_index(["target", "class"])
-    per_unit = (
-        pd.concat(units, ignore_index=True)
-        if units
-        else pd.DataFrame(columns=["target", "unit", "name", "class", "value", "status"])
-    )
-    return table, per_unit
+    per_unit = pd.concat(units, ignore_index=True) if units else pd.DataFrame(columns=UNIT_COLUMNS)
+    return table, per_unit.reindex(columns=UNIT_COLUMNS)
 
 
 def _communities(communities: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
@@ -449,3 +495,315 @@ def _new_housing(
             detail=f"{int(ok.sum())} of {len(new)} new housing projects provide the band's minimum",
         )
     ], per
+
+
+# --- community tables (non-spatial) --------------------------------------------------------
+
+_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    ">=": np.greater_equal,
+    ">": np.greater,
+    "<=": np.less_equal,
+    "<": np.less,
+    "==": np.isclose,
+}
+
+
+def _members(cls: pd.Series, key: str) -> tuple[np.ndarray, int]:
+    """Communities of threshold class ``key`` and how many have an unknown class."""
+    if key == "all":
+        return np.ones(len(cls), dtype=bool), 0
+    if key == "rural":
+        return (
+            cls.isin(["rural_prd", "rural_other", "rural_unknown"]).to_numpy(),
+            int((cls == "unknown").sum()),
+        )
+    unknown = cls.isin(["unknown", "rural_unknown"]) if key != "urban" else cls == "unknown"
+    return (cls == key).to_numpy(), int(unknown.sum())
+
+
+def _describe_rule(t: Target, threshold: float) -> str:
+    if t.comparison == "within_years":
+        return f"trained within {threshold:g} year(s)"
+    return f"{t.comparison} {threshold:g}"
+
+
+def _block_sums(
+    t: Target, com: gpd.GeoDataFrame | None, blocks: gpd.GeoDataFrame
+) -> tuple[gpd.GeoDataFrame | None, str]:
+    """A ratio's missing denominator (residents, households) summed from the blocks."""
+    den = t.denominator
+    if (
+        com is None
+        or den is None
+        or den in com.columns
+        or den not in blocks.columns
+        or "community" not in blocks.columns
+    ):
+        return com, ""
+    sums = blocks.groupby("community")[den].sum(min_count=1)
+    com = com.assign(**{den: com["community"].map(sums).to_numpy(dtype=float)})
+    return com, f"; {den} summed from the blocks in each community"
+
+
+def _community_table(
+    t: Target, com: gpd.GeoDataFrame | None, blocks: gpd.GeoDataFrame, year: int
+) -> tuple[list[dict[str, Any]], pd.DataFrame | None]:
+    thresholds = dict(t.thresholds) or {"all": float(t.threshold or 0.0)}
+    needed = [t.column] if t.column else [t.numerator, t.denominator]
+    cols = [str(c) for c in needed]
+    com, from_blocks = _block_sums(t, com, blocks)
+    absent = [c for c in cols if com is None or c not in com.columns]
+    if com is None or absent:
+        detail = (
+            "no communities given (communities=...)"
+            if com is None
+            else f"communities have no {absent} column"
+        ) + (
+            ": read the bureau's table with planner.read_community_table and attach it with "
+            "planner.join_community_table"
+        )
+        return [_row(t, k, None, v, MISSING, detail=detail) for k, v in thresholds.items()], None
+    if t.column:
+        raw = pd.to_numeric(com[t.column], errors="coerce").to_numpy(dtype=float)
+        num = den = raw
+        value = raw
+    else:
+        num = pd.to_numeric(com[t.numerator], errors="coerce").to_numpy(dtype=float)
+        den = pd.to_numeric(com[t.denominator], errors="coerce").to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = np.where(den > 0, num / den * t.scale, np.nan)
+    cls = _community_class(com)
+    n = len(com)
+    # the threshold of each community: its most specific class listed
+    limit = np.full(n, np.nan)
+    for key in sorted(
+        thresholds,
+        key=lambda k: ("all", "rural", "urban").index(k) if k in ("all", "rural", "urban") else 3,
+    ):
+        member, _ = _members(cls, key)
+        limit[member] = thresholds[key]
+    known = np.isfinite(value)
+    future = np.zeros(n, dtype=bool)
+    if t.comparison == "within_years":
+        future = known & (value > year)
+        known &= ~future
+        ok = known & (value >= year - limit)
+    else:
+        with np.errstate(invalid="ignore"):
+            ok = known & _OPS[t.comparison](value, limit)
+    judged = known & np.isfinite(limit)
+    status = np.where(judged, np.where(ok, PASS, FAIL), MISSING)
+    why = np.full(n, "", dtype=object)
+    why[~known] = f"no value in {', '.join(cols)}"
+    why[future] = f"year after the reference year {year}"
+    why[known & ~np.isfinite(limit)] = "no threshold for this community's class"
+    rule = {k: _describe_rule(t, v) for k, v in thresholds.items()}
+    per = pd.DataFrame(
+        {
+            "target": t.id,
+            "unit": "community",
+            "name": com["community"].astype(str).to_numpy(),
+            "class": cls.to_numpy(),
+            "value": value,
+            "status": status,
+            "detail": why,
+        }
+    )
+    rows = []
+    for key, threshold in thresholds.items():
+        member, unknown = _members(cls, key)
+        m = int(member.sum())
+        if m == 0 and not unknown:
+            rows.append(
+                _row(
+                    t,
+                    key,
+                    None,
+                    threshold,
+                    NONE,
+                    units=0,
+                    units_passing=0,
+                    detail="no communities of this class",
+                )
+            )
+            continue
+        have = member & judged
+        passing = int((have & ok).sum())
+        lacking = int((member & ~judged).sum())
+        failing = int((have & ~ok).sum())
+        if t.aggregate == "each":
+            value_k = passing / int(have.sum()) if have.any() else None
+            verdict = (
+                FAIL if failing else (MISSING if lacking or unknown or not have.any() else PASS)
+            )
+            text = f"{passing} of {int(have.sum())} communities with data meet {rule[key]}"
+        else:
+            if t.aggregate == "mean":
+                value_k = float(np.mean(value[have])) if have.any() else None
+                text = f"mean over {int(have.sum())} communities"
+            else:
+                use = member & np.isfinite(num) & np.isfinite(den) & (den > 0)
+                total = float(den[use].sum())
+                value_k = float(num[use].sum()) / total * t.scale if total > 0 else None
+                text = f"{num[use].sum():,.0f} / {total:,.0f}" + (
+                    f" x {t.scale:g}" if t.scale != 1 else ""
+                )
+            text += f" {rule[key]}; individually {passing} of {int(have.sum())} meet it"
+            if value_k is None or lacking or unknown:
+                verdict = MISSING
+            else:
+                verdict = PASS if bool(_OPS[t.comparison](value_k, threshold)) else FAIL
+        if lacking:
+            text += f"; {lacking} lack data"
+        if unknown:
+            text += f"; {unknown} communities lack their urban/rural setting or region"
+        text += from_blocks
+        rows.append(
+            _row(t, key, value_k, threshold, verdict, units=m, units_passing=passing, detail=text)
+        )
+    return rows, per
+
+
+# --- opening hours ------------------------------------------------------------------------
+
+
+def _opening_hours(
+    t: Target, fac: gpd.GeoDataFrame, category: str, cats: list[str], com: gpd.GeoDataFrame | None
+) -> tuple[list[dict[str, Any]], pd.DataFrame | None]:
+    from .errors import MissingColumnError
+    from .hours import find_hours_column
+
+    minimum = float(t.threshold if t.threshold is not None else 8.0)
+    sub = fac[fac[category].isin(cats)] if cats else fac
+    which = f"facilities of {', '.join(t.categories)}" if t.categories else "facilities"
+    if len(sub) == 0:
+        return [_row(t, "all", None, minimum, MISSING, units=0, detail=f"no {which} found")], None
+    try:
+        find_hours_column(sub, t.column)
+    except MissingColumnError:
+        return [
+            _row(
+                t,
+                "all",
+                None,
+                minimum,
+                MISSING,
+                detail=f"{which} have no opening-hours column (opening_hours, 营业时间, 开放时间)",
+            )
+        ], None
+    per_fac, summary = opening_hours_check(
+        sub, minimum_h=minimum, column=t.column, communities=com, category=category
+    )
+    every = summary.loc[[("all", "all")]].iloc[0]
+    n_read = int(every["with_hours"])
+    counts = (
+        f"{int(every['meeting'])} of {n_read} facilities with readable hours open >= "
+        f"{minimum:g} h on every day they open; {int(every['unparseable'])} unparseable, "
+        f"{int(every['no_data'])} without hours (of {int(every['facilities'])})"
+    )
+    if n_read == 0:
+        return [
+            _row(
+                t,
+                "all",
+                None,
+                minimum,
+                MISSING,
+                units=int(every["facilities"]),
+                units_passing=0,
+                detail=f"none of the {which} has readable hours: {counts}",
+            )
+        ], _hours_units(t, per_fac, summary, com)
+    status = PASS if int(every["below"]) == 0 else FAIL
+    row = _row(
+        t,
+        "all",
+        float(every["share_meeting"]),
+        minimum,
+        status,
+        units=n_read,
+        units_passing=int(every["meeting"]),
+        detail=counts,
+    )
+    return [row], _hours_units(t, per_fac, summary, com)
+
+
+def _hours_units(
+    t: Target, per_fac: pd.DataFrame, summary: pd.DataFrame, com: gpd.GeoDataFrame | None
+) -> pd.DataFrame:
+    """Per-unit rows: each category, each community, and each facility with hours text."""
+    parts = []
+    for by in ("category", "community"):
+        if by not in summary.index.get_level_values("by"):
+            continue
+        s = summary.loc[by]
+        verdict = np.where(s["with_hours"] == 0, MISSING, np.where(s["below"] > 0, FAIL, PASS))
+        cls = (
+            _community_class(com).set_axis(com["community"].astype(str)).reindex(s.index)
+            if by == "community" and com is not None
+            else pd.Series("", index=s.index)
+        )
+        parts.append(
+            pd.DataFrame(
+                {
+                    "target": t.id,
+                    "unit": by,
+                    "name": s.index.astype(str),
+                    "class": cls.to_numpy(),
+                    "value": s["share_meeting"].to_numpy(dtype=float),
+                    "status": verdict,
+                    "detail": (
+                        s["meeting"].astype(str)
+                        + " of "
+                        + s["with_hours"].astype(str)
+                        + " with readable hours meet it; "
+                        + s["below"].astype(str)
+                        + " below, "
+                        + s["unparseable"].astype(str)
+                        + " unparseable, "
+                        + s["no_data"].astype(str)
+                        + " without hours"
+                    ).to_numpy(),
+                }
+            )
+        )
+    shown = per_fac[per_fac["status"] != NO_DATA]
+    names = (
+        shown["name"].astype("string").fillna("(unnamed)")
+        if "name" in shown.columns
+        else pd.Series("(unnamed)", index=shown.index)
+    )
+    note = shown["detail"].astype(str)
+    below_days = shown["days_below"].astype(str)
+    text = (
+        shown["hours"].astype(str)
+        + np.where(note != "", " | " + note, "")
+        + np.where(below_days != "", " | below on " + below_days, "")
+    )
+    parts.append(
+        pd.DataFrame(
+            {
+                "target": t.id,
+                "unit": "facility",
+                "name": names.to_numpy(),
+                "class": shown["category"].to_numpy() if "category" in shown.columns else "",
+                "value": shown["min_h"].to_numpy(dtype=float),
+                "status": np.select(
+                    [
+                        shown["status"] == MEETS,
+                        shown["status"] == BELOW,
+                        shown["status"] == UNPARSEABLE,
+                    ],
+                    [PASS, FAIL, MISSING],
+                    default=MISSING,
+                ),
+                "detail": np.asarray(text, dtype=object),
+                "community": (
+                    shown["community"].to_numpy(dtype=object)
+                    if "community" in shown.columns
+                    else None
+                ),
+            }
+        )
+    )
+    return pd.concat(parts, ignore_index=True)

@@ -1,0 +1,199 @@
+"""Siting: hand-computed optima, the greedy guarantee, the test town, bad input."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from helpers import points
+from test_assess_town import town
+
+import planner
+from planner.errors import InputError, PlannerWarning
+from planner.siting import _solve, coverage_matrix
+
+
+def cover(rows):
+    """Candidates x blocks 0/1 matrix from lists of covered block positions."""
+    r = [i for i, cols in enumerate(rows) for _ in cols]
+    c = [j for cols in rows for j in cols]
+    return sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(len(rows), 4))
+
+
+# Blocks p, q, r, s with 4, 4, 3, 3 residents. Candidate X covers p and r (7), Y covers q
+# and s (7), Z covers p and q (8). With k = 2 greedy takes Z first (8) and then X or Y
+# (+3): 11; the optimum is X + Y: 14.
+W = np.array([4.0, 4.0, 3.0, 3.0])
+A = cover([[0, 2], [1, 3], [0, 1]])
+
+
+def test_mclp_exact_optimum_and_greedy_guarantee():
+    chosen, status, gap, used = _solve(
+        A, W, k=2, need=None, capacity=None, households=None, solver="exact", time_limit_s=10
+    )
+    assert sorted(chosen.tolist()) == [0, 1] and used == "highs" and gap == 0.0
+    assert status == "Optimal"
+    greedy, _, ggap, gused = _solve(
+        A, W, k=2, need=None, capacity=None, households=None, solver="greedy", time_limit_s=10
+    )
+    assert gused == "greedy" and greedy.tolist()[0] == 2  # Z first
+    value = W[np.asarray(A[greedy].sum(axis=0)).ravel() > 0].sum()
+    assert value == 11.0
+    assert value >= (1 - 1 / math.e) * 14.0
+    assert ggap == pytest.approx((14 - 11) / 14)  # against the LP bound, here 14
+
+
+def test_lscp_fewest_sites():
+    chosen, *_ = _solve(
+        A, W, k=None, need=14.0, capacity=None, households=None, solver="exact", time_limit_s=10
+    )
+    assert sorted(chosen.tolist()) == [0, 1]
+    greedy, *_ = _solve(
+        A, W, k=None, need=14.0, capacity=None, households=None, solver="greedy", time_limit_s=10
+    )
+    assert len(greedy) == 3  # Z, then X and Y
+
+
+def test_capacity_limits_what_a_site_serves():
+    """Households 4, 4, 3, 3 and 5 per station: one station serves at most 5 households."""
+    hh = np.array([4.0, 4.0, 3.0, 3.0])
+    chosen, *_ = _solve(
+        A, W, k=1, need=None, capacity=5.0, households=hh, solver="exact", time_limit_s=10
+    )
+    assert len(chosen) == 1
+    # greedy with capacity serves the heaviest blocks that fit: one of p, q (4 hh)
+    greedy, *_ = _solve(
+        A, W, k=1, need=None, capacity=5.0, households=hh, solver="greedy", time_limit_s=10
+    )
+    assert len(greedy) == 1
+
+
+@pytest.fixture(scope="module")
+def assessed():
+    net, fac, blocks, communities = town()
+    return planner.assess(net, fac, blocks, communities=communities)
+
+
+def test_town_mclp_fixes_u1_and_after_agrees(assessed):
+    """U1 misses only the recycling point: one comprehensive station near U1 brings its
+    1,000 residents inside; U2 (already inside) is never counted again."""
+    s = planner.site(assessed, circle="urban_15min_life", k=1)
+    assert list(s.demand) == ["U1"]
+    assert s.sites["population_new"].tolist() == [1000.0]
+    assert s.share_before == pytest.approx(600 / 1600)
+    assert s.share_after == pytest.approx(1.0)
+    assert s.sites["share_after"].iloc[-1] == pytest.approx(s.share_after)
+    assert s.after.blocks.loc["U1", "urban_15min_life"]
+    assert s.gap == 0.0 and s.solver == "highs"
+    assert "urban_15min_life" in repr(s)
+
+
+def test_town_single_category_station(assessed):
+    s = planner.site(assessed, circle="urban_15min_life", categories=["recycling_point"], k=1)
+    assert s.share_after == pytest.approx(1.0)
+    assert (s.after.facilities["source_file"] == "planner.site").sum() == 1
+    with pytest.raises(InputError, match=r"no candidate sites: there are no blocks outside"):
+        planner.site(assessed, circle="urban_15min_life", categories=["housekeeping"], k=1)
+
+
+def test_town_rural_target_beyond_reach(assessed):
+    """Rural half-hour circle: R1 (300) is inside; R2 (200) can be fixed, W1 (100) too,
+    but no single site serves both (they are 2,500 m apart along the north street)."""
+    s = planner.site(assessed, circle="rural_30min_life", k=1)
+    assert s.sites["population_new"].tolist() == [200.0]
+    assert s.share_after == pytest.approx(500 / 600)
+    two = planner.site(assessed, circle="rural_30min_life", target=1.0)
+    assert len(two.sites) == 2 and two.share_after == pytest.approx(1.0)
+    # no station may stand in the north-west (around W1): W1 cannot be reached any more
+    import shapely
+    from helpers import X0, Y0
+
+    zone = gpd.GeoDataFrame(
+        geometry=[shapely.box(X0 - 100, Y0 + 2000, X0 + 2300, Y0 + 3600)], crs="EPSG:32650"
+    )
+    with pytest.warns(PlannerWarning, match=r"target 100.0% is beyond reach.*at most 83.3%"):
+        best = planner.site(assessed, circle="rural_30min_life", target=1.0, exclude=zone)
+    assert best.share_after == pytest.approx(500 / 600) and len(best.sites) == 1
+    assert "beyond reach" in best.message
+
+
+def test_user_candidates_and_exclusion(assessed):
+    cands = points([(400, 0), (3000, 0), (600, 0)], name=["a", "b", "c"]).set_index(
+        np.array(["lot-a", "lot-b", "lot-c"])
+    )
+    s = planner.site(assessed, circle="urban_15min_life", k=1, candidates=cands)
+    assert s.sites.index[0] in {"lot-a", "lot-c"}
+    s2 = planner.site(
+        assessed, circle="urban_15min_life", k=1, candidates=cands, exclude=["lot-a", "lot-c"]
+    )
+    assert len(s2.sites) == 0  # lot-b is too far from U1 to help
+    with pytest.raises(InputError, match=r"every candidate was excluded"):
+        planner.site(
+            assessed, circle="urban_15min_life", k=1, candidates=cands, exclude=list(cands.index)
+        )
+
+
+def test_bad_input(assessed):
+    for bad in (0, -1, 1.5):
+        with pytest.raises(InputError, match=r"k must be"):
+            planner.site(assessed, circle="urban_15min_life", k=bad)
+    with pytest.raises(InputError, match=r"give exactly one of k"):
+        planner.site(assessed, circle="urban_15min_life", k=1, target=0.9)
+    with pytest.raises(InputError, match=r"target must be a population share"):
+        planner.site(assessed, circle="urban_15min_life", target=1.5)
+    with pytest.raises(InputError, match=r"no circle 'urban_15'"):
+        planner.site(assessed, circle="urban_15", k=1)
+    far = points([(0, 90_000)], name=["far"])
+    with pytest.raises(InputError, match=r"none of the 1 candidates lies within 500 m"):
+        planner.site(assessed, circle="urban_15min_life", k=1, candidates=far)
+    broken = assessed.blocks.copy()
+    broken.loc["U1", "population"] = np.nan
+    object.__setattr__(assessed, "blocks", broken)
+    try:
+        with pytest.raises(InputError, match=r"population is missing \(NaN\) in 1 rows"):
+            planner.site(assessed, circle="urban_15min_life", k=1)
+    finally:
+        broken.loc["U1", "population"] = 1000.0
+
+
+def test_coverage_matrix_equals_travel_times(assessed):
+    """Coverage pairs equal travel_times from the blocks to each candidate, one by one."""
+    net, _, blocks, _ = town()
+    cands = points([(400, 0), (2600, 0), (3000, 3000), (900, -50)])
+    c = assessed.circle("urban_15min_life")
+    wnet = net.with_mode("walk", 4.0)
+    mg = wnet.graph
+    csnap = wnet.snap_xy(*wnet.to_metric(cands.geometry))
+    dsnap = wnet.snap_xy(*wnet.to_metric(blocks.geometry))
+    got = coverage_matrix(mg, csnap, dsnap, c.threshold).toarray()
+    want = np.zeros_like(got)
+    for j in range(len(cands)):
+        one = cands.iloc[[j]].assign(category="x")
+        t = planner.travel_times(wnet, one, blocks, max_time_s=c.threshold)["x"].to_numpy()
+        want[j] = t <= c.threshold
+    np.testing.assert_array_equal(got, want)
+    assert want.sum() > 0
+
+
+def test_greedy_solver_option(assessed):
+    s = planner.site(assessed, circle="urban_15min_life", k=1, solver="greedy")
+    assert s.solver == "greedy" and s.share_after == pytest.approx(1.0)
+    with pytest.raises(InputError, match=r"solver='cbc'"):
+        planner.site(assessed, circle="urban_15min_life", k=1, solver="cbc")
+
+
+def test_siting_on_helsinki(helsinki_walk, helsinki_pbf):
+    fac = planner.load_facilities(helsinki_pbf)
+    blocks = planner.derive_blocks(helsinki_walk)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PlannerWarning)
+        a = planner.assess(helsinki_walk, fac, blocks, circles=["urban_10min_culture"])
+        s = planner.site(a, circle="urban_10min_culture", k=3)
+    assert 1 <= len(s.sites) <= 3
+    assert s.share_after > s.share_before
+    assert s.share_after == pytest.approx(s.sites["share_after"].iloc[-1])
+    assert isinstance(s.sites, gpd.GeoDataFrame) and s.sites.crs.to_epsg() == 4326
