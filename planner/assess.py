@@ -304,6 +304,7 @@ def assess(
     chosen = _resolve_circles(pre, circles)
     fac = check_facilities(facilities, category)
     blk = _blocks_frame(check_gdf(blocks, "blocks"), communities, chosen)
+    _warn_gcj02(fac, base)
 
     # facility rows of every category/group the circles need
     needed = list(dict.fromkeys(k for c in chosen for k in c.categories))
@@ -423,6 +424,37 @@ def assess(
             "key_of": key_of,
         },
     )
+
+
+def _warn_gcj02(fac: gpd.GeoDataFrame, net: Network) -> None:
+    """Warn when a facility layer declared WGS-84 looks like GCJ-02 (Amap/Tencent)."""
+    from .sources.coords import detect_gcj02_shift
+
+    declared = fac["source_crs"] if "source_crs" in fac.columns else None
+    source = fac["source_file"] if "source_file" in fac.columns else None
+    groups = (
+        fac.groupby(source.fillna("facilities").astype(str)).indices.items()
+        if source is not None
+        else [("facilities", np.arange(len(fac)))]
+    )
+    ll = fac.geometry.to_crs("EPSG:4326")
+    for name, pos in groups:
+        if declared is not None:
+            labels = set(declared.iloc[pos].dropna().astype(str))
+            if labels and not labels <= {"WGS-84", "CGCS2000", "EPSG:4326"}:
+                continue  # declared GCJ-02/BD-09 (already converted) or projected
+        pts = ll.iloc[pos]
+        found = detect_gcj02_shift(pts.x.to_numpy(), pts.y.to_numpy(), net)
+        if found:
+            warnings.warn(
+                f"facilities from {name} look like GCJ-02 (Amap/Tencent) coordinates declared "
+                f"as WGS-84: their median distance to the streets is "
+                f"{found['median_as_given_m']:.0f} m as given but "
+                f"{found['median_if_gcj02_m']:.0f} m if read as GCJ-02. Read them with "
+                "planner.read_facilities(..., crs='gcj02') (Baidu: crs='bd09').",
+                PlannerWarning,
+                stacklevel=3,
+            )
 
 
 def _points(blocks: gpd.GeoDataFrame) -> gpd.GeoSeries:

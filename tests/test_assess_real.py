@@ -108,3 +108,46 @@ def test_failed_write_leaves_nothing(helsinki_assessment, tmp_path, monkeypatch)
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(planner.errors.InputError, match=r"formats \['pdf'\] are not supported"):
         a.to_files(tmp_path, formats=["pdf"])
+
+
+def test_gcj02_layer_declared_wgs84_is_reported():
+    """Points on Futian's streets moved to GCJ-02 but declared WGS-84: assess warns and
+    says which crs to use; the same points declared correctly raise no warning."""
+    import geopandas as gpd
+    import shapely
+    from conftest import shared_file
+
+    from planner.sources.coords import wgs84_to_gcj02
+
+    net = planner.load_network(
+        shared_file("shenzhen_futian_walk", "shenzhen_futian_osm_all.graphml")
+    )
+    lines = net.streets_gdf().geometry.to_numpy()
+    rng = np.random.default_rng(8)
+    pts = shapely.line_interpolate_point(
+        lines[rng.integers(0, len(lines), 300)], rng.random(300), normalized=True
+    )
+    lon, lat = shapely.get_x(pts), shapely.get_y(pts)
+    glon, glat = wgs84_to_gcj02(lon, lat)
+    n = len(glon)
+    fac = gpd.GeoDataFrame(
+        {
+            "category": ["library"] * n,
+            "source_file": ["amap.csv"] * n,
+            "source_crs": ["WGS-84"] * n,
+        },
+        geometry=gpd.points_from_xy(glon, glat),
+        crs=4326,
+    )
+    blocks = gpd.GeoDataFrame(
+        {"population": [1.0], "setting": ["urban"]}, geometry=[pts[0]], crs=4326
+    )
+    circles = [{"id": "lib", "categories": ["library"], "minutes": 10}]
+    with pytest.warns(
+        planner.errors.PlannerWarning,
+        match=r"facilities from amap.csv look like "
+        r"GCJ-02.*crs='gcj02'",
+    ):
+        planner.assess(net, fac, blocks, circles=circles)
+    good = fac.set_geometry(gpd.points_from_xy(lon, lat), crs=4326)
+    planner.assess(net, good, blocks, circles=circles)  # no warning (warnings are errors)
