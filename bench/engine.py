@@ -386,7 +386,7 @@ def main():
     ap.add_argument("--datasets", default=",".join(DATASETS))
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--timeout", type=float, default=600.0)
+    ap.add_argument("--timeout", type=float, default=1800.0)
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--json", type=Path, help="also write the raw results here")
     ap.add_argument("--worker", nargs=2, metavar=("DATASET", "METHOD"), help=argparse.SUPPRESS)
@@ -397,10 +397,9 @@ def main():
     results = []
     for ds in args.datasets.split(","):
         for m in args.methods.split(","):
-            repeat = args.repeat if m not in {"networkx", "ego_graph"} or ds == "helsinki" else 1
-            r = run_one(ds, m, repeat, args.timeout)
+            r = run_one(ds, m, args.repeat, args.timeout)
             results.append(r)
-            print(f"  {ds:<9} {m:<10} {r.get('status')}", file=sys.stderr, flush=True)
+            print(f"  {ds:<11} {m:<10} {r.get('status')}", file=sys.stderr, flush=True)
     print(table(results, markdown=args.markdown))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))

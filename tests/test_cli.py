@@ -19,8 +19,13 @@ from planner.plan import init_plan, load_plan, run_plan
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
+# the console script installed next to this Python (the venv's bin/, not the PATH)
+SCRIPT = Path(sys.executable).with_name("planner")
 ENTRY = [
-    pytest.param([shutil.which("planner") or "planner"], id="console-script"),
+    pytest.param(
+        [str(SCRIPT) if SCRIPT.exists() else shutil.which("planner") or "planner"],
+        id="console-script",
+    ),
     pytest.param([sys.executable, "-m", "planner"], id="python-m"),
 ]
 
