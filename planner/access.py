@@ -384,27 +384,12 @@ def origin_times(
     cand_f = [np.where(pick_u, src[legs.node_u], src[legs.node_v])] if src is not None else []
 
     # the direct path along a street shared by an origin and a facility
-    fe = facilities.entries()
-    has_facility = np.zeros(len(mg.su), dtype=bool)
-    has_facility[facilities.street[fe]] = True
-    shared = np.flatnonzero(has_facility[legs.street])
-    if len(shared):
-        fe = fe[np.argsort(facilities.street[fe], kind="stable")]
-        f_street = facilities.street[fe]
-        o_street = legs.street[shared]
-        lo = np.searchsorted(f_street, o_street, side="left")
-        cnt = np.searchsorted(f_street, o_street, side="right") - lo
-        oi = np.repeat(shared, cnt)
-        fi = fe[np.repeat(lo, cnt) + (np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt))]
-        st = legs.street[oi]
-        delta = facilities.offset[fi] - legs.offset[oi]
-        base = (legs.connector[oi] + facilities.connector[fi]) * mg.conn_tpm[st]
-        fwd = np.where(delta >= 0, base + _part(delta, mg.fwd_tpm[st]), np.inf)
-        bwd = np.where(delta <= 0, base + _part(-delta, mg.bwd_tpm[st]), np.inf)
-        cand_o.append(legs.owner[oi])
-        cand_t.append(np.minimum(fwd, bwd))
+    pairs = same_street_times(mg, legs, facilities)
+    if pairs is not None:
+        cand_o.append(pairs[0])
+        cand_t.append(pairs[2])
         if src is not None:
-            cand_f.append(facilities.owner[fi])
+            cand_f.append(pairs[1])
 
     n = legs.n_points
     o = np.concatenate(cand_o)
@@ -424,6 +409,34 @@ def origin_times(
     who[o[win]] = f_all[win]
     who[over | ~np.isfinite(best)] = -1
     return best, who
+
+
+def same_street_times(
+    mg: ModeGraph, legs: OriginLegs, facilities: SnapResult
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(origin, facility, seconds) of the direct paths along streets they share.
+
+    Only (origin, facility) pairs on the same street are formed, through a sort of the
+    facilities by street: never an origins x facilities product.
+    """
+    fe = facilities.entries()
+    has_facility = np.zeros(len(mg.su), dtype=bool)
+    has_facility[facilities.street[fe]] = True
+    shared = np.flatnonzero(has_facility[legs.street])
+    if len(shared) == 0:
+        return None
+    fe = fe[np.argsort(facilities.street[fe], kind="stable")]
+    f_street = facilities.street[fe]
+    lo = np.searchsorted(f_street, legs.street[shared], side="left")
+    cnt = np.searchsorted(f_street, legs.street[shared], side="right") - lo
+    oi = np.repeat(shared, cnt)
+    fi = fe[np.repeat(lo, cnt) + (np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt))]
+    st = legs.street[oi]
+    delta = facilities.offset[fi] - legs.offset[oi]
+    base = (legs.connector[oi] + facilities.connector[fi]) * mg.conn_tpm[st]
+    fwd = np.where(delta >= 0, base + _part(delta, mg.fwd_tpm[st]), np.inf)
+    bwd = np.where(delta <= 0, base + _part(-delta, mg.bwd_tpm[st]), np.inf)
+    return legs.owner[oi], facilities.owner[fi], np.minimum(fwd, bwd)
 
 
 def _categories(fac: gpd.GeoDataFrame, category: str) -> list[Hashable]:

@@ -200,19 +200,28 @@ def _cmd_run(args: argparse.Namespace) -> None:
     _print(args.quiet, f"wrote {len(res['written'])} files to {args.out or plan.out}")
 
 
+def _assessed(plan: Any, steps: _Steps) -> Any:
+    """Load a plan's inputs and assess them (warnings are shown by `planner run`)."""
+    from .plan import assess_plan, load_inputs
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PlannerWarning)
+        inputs = load_inputs(plan, steps)
+        steps("assessment")
+        return assess_plan(plan, inputs)
+
+
 def _cmd_site(args: argparse.Namespace) -> None:
     from .demo import write_outputs
     from .outputs.export import _atomic
-    from .plan import _speeds, assess_plan, load_inputs, load_plan, site_plan
+    from .plan import _speeds, load_plan, site_plan
 
     plan = load_plan(args.plan)
     steps = _Steps(6, args.quiet)
     try:
         with _speeds(plan), warnings.catch_warnings():
             warnings.simplefilter("ignore", PlannerWarning)
-            inputs = load_inputs(plan, steps)
-            steps("assessment")
-            a = assess_plan(plan, inputs)
+            a = _assessed(plan, steps)
             steps("siting")
             s = site_plan(
                 plan,
@@ -240,16 +249,13 @@ def _cmd_site(args: argparse.Namespace) -> None:
 
 def _cmd_report(args: argparse.Namespace) -> None:
     from .outputs.report import write_report
-    from .plan import _speeds, assess_plan, load_inputs, load_plan
+    from .plan import _speeds, load_plan
 
     plan = load_plan(args.plan)
     steps = _Steps(5, args.quiet)
     try:
-        with _speeds(plan), warnings.catch_warnings():
-            warnings.simplefilter("ignore", PlannerWarning)
-            inputs = load_inputs(plan, steps)
-            steps("assessment")
-            a = assess_plan(plan, inputs)
+        with _speeds(plan):
+            a = _assessed(plan, steps)
             if a.communities is None:
                 msg = (
                     f"{plan.path.name}: reports need [communities] file = '...' "

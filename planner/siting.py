@@ -40,7 +40,13 @@ from scipy.spatial import cKDTree
 from . import settings
 from ._log import log
 from ._snap import SnapResult
-from .access import _part, _with_source_rows, facility_links, origin_legs, snap_origins
+from .access import (
+    _with_source_rows,
+    facility_links,
+    origin_legs,
+    same_street_times,
+    snap_origins,
+)
 from .errors import InputError, PlannerWarning
 
 if TYPE_CHECKING:
@@ -438,40 +444,16 @@ def coverage_matrix(
         r, e = np.nonzero(t <= threshold)
         rows.append(idx[r])
         cols.append(legs.owner[e])
-        same = _same_street(mg, sub, legs, threshold)
+        same = same_street_times(mg, legs, sub)  # the direct path along a shared street
         if same is not None:
-            rows.append(idx[same[0]])
-            cols.append(same[1])
+            near = same[2] <= threshold
+            rows.append(idx[same[1][near]])
+            cols.append(same[0][near])
     r = np.concatenate(rows) if rows else np.zeros(0, np.int64)
     c = np.concatenate(cols) if cols else np.zeros(0, np.int64)
     mat = sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(m, demand.n_points))
     mat.data[:] = 1.0  # duplicates (several entries of one block) count once
     return mat
-
-
-def _same_street(
-    mg: Any, cand: SnapResult, legs: Any, threshold: float
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """(candidate, block) pairs on one street that the direct path along it serves."""
-    ce = cand.entries()
-    on = np.zeros(len(mg.su), dtype=bool)
-    on[cand.street[ce]] = True
-    shared = np.flatnonzero(on[legs.street])
-    if len(shared) == 0:
-        return None
-    ce = ce[np.argsort(cand.street[ce], kind="stable")]
-    cs = cand.street[ce]
-    lo = np.searchsorted(cs, legs.street[shared], side="left")
-    cnt = np.searchsorted(cs, legs.street[shared], side="right") - lo
-    oi = np.repeat(shared, cnt)
-    fi = ce[np.repeat(lo, cnt) + (np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt))]
-    st = legs.street[oi]
-    delta = cand.offset[fi] - legs.offset[oi]
-    base = (legs.connector[oi] + cand.connector[fi]) * mg.conn_tpm[st]
-    fwd = np.where(delta >= 0, base + _part(delta, mg.fwd_tpm[st]), np.inf)
-    bwd = np.where(delta <= 0, base + _part(-delta, mg.bwd_tpm[st]), np.inf)
-    hit = np.minimum(fwd, bwd) <= threshold
-    return cand.owner[fi][hit], legs.owner[oi][hit]
 
 
 # --- solvers --------------------------------------------------------------------------------

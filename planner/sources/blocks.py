@@ -20,6 +20,7 @@ import shapely
 from .. import settings
 from .._log import log
 from ..errors import InputError, MissingColumnError, PlannerWarning, closest
+from ..modes import _DRIVABLE
 
 POPULATION_COLUMNS = ("population", "pop", "人口", "常住人口", "人口数", "居住人口", "户籍人口")
 HOUSEHOLD_COLUMNS = ("households", "hh", "户数", "住户数", "户")
@@ -340,23 +341,9 @@ def join_communities(blocks: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) ->
 
 # --- street blocks derived from the network --------------------------------------------------
 
-_ROAD_CLASSES = {
-    "motorway",
-    "motorway_link",
-    "trunk",
-    "trunk_link",
-    "primary",
-    "primary_link",
-    "secondary",
-    "secondary_link",
-    "tertiary",
-    "tertiary_link",
-    "unclassified",
-    "residential",
-    "living_street",
-    "road",
-    "pedestrian",
-}
+#: Streets that bound blocks: what cars and pedestrians share (no footways, paths,
+#: tracks or service ways, so paths through a park do not cut it up).
+_ROAD_CLASSES = (_DRIVABLE - {"service", "track"}) | {"pedestrian"}
 #: Building types that are not homes; footprints of other types (including the common
 #: untyped ``building=yes``) count as residential floor area [I].
 _NON_RESIDENTIAL_BUILDINGS = {
