@@ -13,10 +13,9 @@ facility inside the community) are separate, labelled measures.
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import geopandas as gpd
@@ -27,6 +26,7 @@ from scipy.spatial import cKDTree
 from . import settings
 from ._log import log
 from .access import (
+    _warn_unsnapped,
     check_facilities,
     check_gdf,
     check_network,
@@ -123,6 +123,20 @@ class Assessment:
         msg = f"no circle {cid!r} in this assessment; circles: {[c.id for c in self.circles]}."
         raise InputError(msg)
 
+    def engine_key(self, cid: str) -> EngineKey:
+        """How the circle was travelled (mode, speed, time or distance) in this run."""
+        self.circle(cid)
+        return self.inputs["key_of"][cid]
+
+    def value_column(self, cid: str, category: str) -> str:
+        """The blocks column holding the circle's time (s) or distance (m) to a category."""
+        k = self.engine_key(cid)
+        return f"net_{k.mode}_m__{category}" if k.distance else f"time_{k.label}_s__{category}"
+
+    def network_for(self, cid: str) -> Network:
+        """The network (mode and speed) the circle was assessed on."""
+        return self.networks[self.engine_key(cid)]
+
     def _repr_html_(self) -> str:
         from .outputs.export import assessment_html
 
@@ -216,7 +230,9 @@ def _blocks_frame(
             out = join_communities(out, com)
     if "setting" not in out.columns:
         out["setting"] = pd.NA
-    setting = out["setting"].astype("string")
+    from .sources.blocks import _setting_values
+
+    setting = _setting_values(out["setting"], "blocks", "setting")
     missing = setting.isna()
     if missing.any() and any(c.setting == "rural" for c in circles):
         warnings.warn(
@@ -303,6 +319,12 @@ def assess(
     table = pre.table
     chosen = _resolve_circles(pre, circles)
     fac = check_facilities(facilities, category)
+    if communities is not None:
+        from .sources.blocks import standardise_communities
+
+        communities = check_gdf(communities, "communities")
+        if "community" not in communities.columns:
+            communities = standardise_communities(communities)
     blk = _blocks_frame(check_gdf(blocks, "blocks"), communities, chosen)
     _warn_gcj02(fac, base)
 
@@ -313,7 +335,11 @@ def assess(
         k: np.flatnonzero(np.isin(codes, list(table.members(k)))) for k in needed
     }
 
-    # one engine pass per (category, mode, speed): the longest threshold that uses it
+    # the speed each time rule uses is fixed now, so outputs describe it after settings
+    # change; one engine pass per (category, mode, speed): the longest threshold using it
+    chosen = [
+        replace(c, speed_kph=_engine_key(c).speed_kph) if not c.is_distance else c for c in chosen
+    ]
     keys: dict[EngineKey, float] = {}
     key_of = {c.id: _engine_key(c) for c in chosen}
     for c in chosen:
@@ -322,10 +348,14 @@ def assess(
     nets = {k: _net_for(k, base, by_mode) for k in keys}
     values: dict[tuple[str, EngineKey], np.ndarray] = {}
     n = len(blk)
+    warned = False
     for k, net in nets.items():
         mg = net.graph
         osn = snap_origins(net, blk, entrances)
         fsn = snap_layer(net, fac.geometry)
+        if not warned:  # once: the first mode's streets decide what lies off the network
+            _warn_unsnapped(fsn.snap, osn.snap, 0, net)
+            warned = True
         legs = origin_legs(mg, osn.snap)
         for cat in needed:
             if not any(key_of[c.id] == k and cat in c.categories for c in chosen):
@@ -363,13 +393,17 @@ def assess(
         applies = np.ones(n, dtype=bool) if c.setting == "both" else setting == c.setting
         reach = np.column_stack([values[(cat, k)] <= c.threshold for cat in c.categories])
         inside = reach.sum(axis=1) >= c.min_kinds
-        radius = c.radius_m if c.radius_m is not None else (c.distance_m or math.inf)
-        near = np.column_stack([line[cat] <= radius for cat in c.categories])
-        inside_r = near.sum(axis=1) >= c.min_kinds
+        # the straight-line reading needs a standard radius (a distance rule is its own)
+        radius = c.radius_m if c.radius_m is not None else c.distance_m
         cols[c.id] = pd.array(np.where(applies, inside, False), dtype="boolean")
         cols[c.id][~applies] = pd.NA
-        cols[f"{c.id}__radius"] = pd.array(np.where(applies, inside_r, False), dtype="boolean")
-        cols[f"{c.id}__radius"][~applies] = pd.NA
+        if radius is not None:
+            near = np.column_stack([line[cat] <= radius for cat in c.categories])
+            inside_r = near.sum(axis=1) >= c.min_kinds
+            cols[f"{c.id}__radius"] = pd.array(np.where(applies, inside_r, False), dtype="boolean")
+            cols[f"{c.id}__radius"][~applies] = pd.NA
+        else:
+            cols[f"{c.id}__radius"] = pd.array([pd.NA] * n, dtype="boolean")
         cols[f"{c.id}__missing"] = _missing_text(~reach, c.categories, applies)
         cols[f"{c.id}__n_missing"] = pd.array(
             np.where(applies, (~reach).sum(axis=1), 0), dtype="Int64"
@@ -420,7 +454,7 @@ def assess(
             "communities": communities,
             "entrances": entrances,
             "category": category,
-            "circles": circles,
+            "circles": [asdict(c) for c in chosen],
             "key_of": key_of,
         },
     )

@@ -103,12 +103,7 @@ class Siting:
 def _circle_reach(a: Assessment, cid: str) -> tuple[np.ndarray, list[str]]:
     """Blocks x categories: does each block reach each of the circle's categories now?"""
     c = a.circle(cid)
-    k = a.inputs["key_of"][cid]
-    cols = [
-        f"net_{k.mode}_m__{cat}" if k.distance else f"time_{k.label}_s__{cat}"
-        for cat in c.categories
-    ]
-    values = a.blocks[cols].to_numpy(dtype=float)
+    values = a.blocks[[a.value_column(cid, cat) for cat in c.categories]].to_numpy(dtype=float)
     return values <= c.threshold, list(c.categories)
 
 
@@ -230,8 +225,7 @@ def site(
         msg = "capacity needs the blocks' 'households' column (missing or NaN for demand blocks)."
         raise InputError(msg)
 
-    key = a.inputs["key_of"][circle]
-    net = a.networks[key]
+    net = a.network_for(circle)
     mg = net.graph
     cand = _candidates(a, net, demand, candidates, exclude)
     csnap = net.snap_xy(*net.to_metric(cand.geometry))

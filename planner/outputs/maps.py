@@ -471,11 +471,8 @@ def _shown_categories(
 
 
 def _network_for(a: Assessment, c: Circle) -> Network | None:
-    from ..assess import _engine_key
-
-    key = _engine_key(c)
-    if key in a.networks:
-        return a.networks[key]
+    if "key_of" in a.inputs:
+        return a.network_for(c.id)
     return next(iter(a.networks.values()), None)
 
 
@@ -488,11 +485,8 @@ def _reach_m(c: Circle) -> float:
 
 
 def _time_column(a: Assessment, c: Circle, cat: str) -> tuple[str, bool]:
-    from ..assess import _engine_key
-
-    key = _engine_key(c)
-    name = f"net_{key.mode}_m__{cat}" if key.distance else f"time_{key.label}_s__{cat}"
-    return name, key.distance
+    """The blocks column of a circle's time (or distance) to a category, as assessed."""
+    return a.value_column(c.id, cat), a.engine_key(c.id).distance
 
 
 # --- popups ---------------------------------------------------------------------------
