@@ -402,3 +402,43 @@ def test_bad_input():
         planner.assess(net, fac, blocks, circles=[{"id": "x", "categories": ["park"], "minute": 5}])
     with pytest.raises(planner.errors.InputError, match=r"preset='gd2016'.*Did you mean"):
         planner.assess(net, fac, blocks, preset="gd2016")
+
+
+def test_to_files_keeps_block_ids(result, tmp_path):
+    # Unnamed string index: the ids must survive the export.
+    path = next(p for p in result.to_files(tmp_path, formats=["csv"]) if "_blocks" in p)
+    ids = pd.read_csv(path, encoding="utf-8-sig").iloc[:, 0].tolist()
+    assert ids == ["U1", "U2", "R1", "R2", "W1"]
+
+    # Index named like a column that repeats it (read_blocks(id=...)): one column, no clash.
+    b = result.blocks
+    result.blocks = b.assign(block_id=b.index.to_numpy()).rename_axis("block_id")
+    try:
+        path = next(p for p in result.to_files(tmp_path / "a", formats=["csv"]) if "_blocks" in p)
+        header = pd.read_csv(path, encoding="utf-8-sig", nrows=0).columns.tolist()
+        assert sum(h.startswith("block_id") for h in header) == 1
+        # Same name, different values: both kept, the index renamed.
+        result.blocks = b.assign(block_id=range(5)).rename_axis("block_id")
+        path = next(p for p in result.to_files(tmp_path / "b", formats=["csv"]) if "_blocks" in p)
+        frame = pd.read_csv(path, encoding="utf-8-sig")
+        assert frame["block_id_index"].tolist() == ["U1", "U2", "R1", "R2", "W1"]
+        assert frame["block_id"].tolist() == [0, 1, 2, 3, 4]
+    finally:
+        result.blocks = b
+
+
+def test_xlsx_keeps_formula_like_text_as_text(result, tmp_path):
+    import openpyxl
+
+    b = result.blocks
+    result.blocks = b.assign(note=['=HYPERLINK("http://x","y")', "ok", None, "=1+1", "b"])
+    try:
+        (path,) = result.to_files(tmp_path, formats=["xlsx"])
+    finally:
+        result.blocks = b
+    sheet = openpyxl.load_workbook(path)["blocks"]
+    header = [c.value for c in sheet[1]]
+    j = header.index("note") + 1
+    cells = [sheet.cell(row=r, column=j) for r in range(2, 7)]
+    assert [c.value for c in cells] == ['=HYPERLINK("http://x","y")', "ok", None, "=1+1", "b"]
+    assert all(c.data_type != "f" for c in cells)

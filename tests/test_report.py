@@ -155,3 +155,13 @@ def test_index_in_chromium(town_a, chrome, tmp_path):
         frame.wait_for_function("window.plannerReady === true")
         assert seen.count("path.pl-block", frame) == 2
         seen.assert_clean()
+
+
+def test_index_links_survive_url_characters(tmp_path):
+    net, fac, blocks, communities = town()
+    communities.loc[0, "community"] = "一#区 100%"
+    a = planner.assess(net, fac, blocks, communities=communities)
+    paths = write_report(a, "all", tmp_path)
+    assert paths[0].name == "一#区_100%.html"
+    index = paths[-1].read_text(encoding="utf-8")
+    assert 'href="一%23区_100%25.html"' in index

@@ -14,9 +14,10 @@ import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from ..errors import InputError
@@ -98,8 +99,29 @@ def header(col: str, assessment: Assessment | None = None) -> str:
 
 def _bilingual(df: pd.DataFrame, assessment: Assessment | None) -> pd.DataFrame:
     out = df.copy()
-    if isinstance(out.index, pd.MultiIndex) or out.index.name is not None:
-        out = out.reset_index()
+    idx = out.index
+    default = isinstance(idx, pd.RangeIndex) and idx.name is None
+    if not default:
+        names = [
+            n if n is not None else ("index" if idx.nlevels == 1 else f"level_{i}")
+            for i, n in enumerate(idx.names)
+        ]
+        keep = []
+        for i, name in enumerate(names):
+            level = idx.get_level_values(i)
+            if name in out.columns:
+                if np.array_equal(
+                    np.asarray(out[name], dtype=object), np.asarray(level, dtype=object)
+                ):
+                    continue  # the index repeats a column (read_blocks(id=...)): drop it
+                name = f"{name}_index"  # noqa: PLW2901
+            keep.append((i, name))
+        if keep:
+            extra = pd.DataFrame({n: idx.get_level_values(i) for i, n in keep}, index=out.index)
+            out = pd.concat([extra, out], axis=1)
+        out = out.reset_index(drop=True)
+        if isinstance(df, gpd.GeoDataFrame):
+            out = gpd.GeoDataFrame(out, geometry=df.geometry.name, crs=df.crs)
     out.columns = [header(str(c), assessment) if c != "geometry" else c for c in out.columns]
     return out
 
@@ -118,6 +140,17 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
+
+
+def _no_formulas(sheet: Any, frame: pd.DataFrame) -> None:
+    """Keep text from data as text: openpyxl stores any string starting with "=" as a
+    formula, which Excel would run (a name like ``=HYPERLINK(...)`` in a POI export)."""
+    for j, name in enumerate(frame.columns, start=1):
+        if frame[name].dtype != object:
+            continue
+        hits = frame[name].map(lambda v: isinstance(v, str) and v.startswith("="))
+        for i in np.flatnonzero(hits.to_numpy(dtype=bool)):
+            sheet.cell(row=int(i) + 2, column=j).data_type = "s"
 
 
 def tables(a: Assessment) -> dict[str, pd.DataFrame]:
@@ -204,6 +237,7 @@ def write_assessment(
                 for layer, df in tabs.items():
                     frame = pd.DataFrame(df.drop(columns="geometry", errors="ignore"))
                     frame.to_excel(xl, sheet_name=layer[:31], index=False)
+                    _no_formulas(xl.sheets[layer[:31]], frame)
 
         _atomic(path, write_xlsx)
         written.append(str(path))

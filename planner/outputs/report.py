@@ -796,7 +796,7 @@ def _render_index(a: Assessment, pages: Sequence[_Page], lang: str) -> str:
     rows: list[dict[str, Any]] = [
         {
             "name": p.name,
-            "file": p.file,
+            "file": p.file.replace("%", "%25").replace("#", "%23"),  # a link, not a path
             "attrs": p.attrs,
             "shares": [p.shares.get(c.id) for c in a.circles],
         }
