@@ -7,6 +7,7 @@ key, so a typo never silently does nothing.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -574,7 +575,10 @@ def _circle(spec: Mapping[str, Any], table: CategoryTable, where: str) -> Circle
     if (minutes is None) == (distance is None):
         msg = f"{here}: give exactly one of minutes (a time rule) or distance_m (a distance rule)."
         raise InputError(msg)
-    cats = tuple(str(c) for c in spec.get("categories", []))
+    for key in ("minutes", "distance_m", "radius_m"):
+        _positive(spec.get(key), key, here)
+    raw = spec.get("categories", [])
+    cats = (raw,) if isinstance(raw, str) else tuple(str(c) for c in raw)
     if not cats:
         msg = f"{here}: list the categories the circle requires."
         raise InputError(msg)
@@ -604,6 +608,19 @@ def _circle(spec: Mapping[str, Any], table: CategoryTable, where: str) -> Circle
         label=_check_label(spec.get("label", "I"), here),
         mode_label=_check_label(spec.get("mode_label", "I"), here),
     )
+
+
+def _positive(value: Any, key: str, here: str) -> None:
+    """Reject a rule number that is not a positive, finite number (None passes)."""
+    if value is None:
+        return
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if isinstance(value, bool) or not (math.isfinite(number) and number > 0):
+        msg = f"{here}: {key} must be a positive number; got {value!r}."
+        raise InputError(msg)
 
 
 def _target(spec: Mapping[str, Any], table: CategoryTable, where: str) -> Target:

@@ -8,8 +8,10 @@
    category it serves) or only ``categories``; a block can be fixed when what it already
    reaches plus what the station provides makes ``min_kinds`` kinds. Blocks already
    inside are never counted again; existing facilities stay.
-2. **Candidates**: network nodes in and near those blocks, thinned to
-   ``settings.siting_spacing_m`` (or the planner's own parcels, buildings, vacant plots).
+2. **Candidates**: points on the streets in and near those blocks (street nodes, points
+   every ``settings.siting_spacing_m`` along each street, and where each block meets the
+   network), thinned to one per ``siting_spacing_m`` square; or the planner's own parcels,
+   buildings or vacant plots.
 3. **Coverage sets**: for each candidate, the demand blocks whose trip to it is within the
    circle's threshold, with the same snapping, mode and speed as the engine, found with
    bounded Dijkstra searches in chunks of candidates on the transposed graph: sparse,
@@ -153,7 +155,10 @@ def site(
         network nodes in and near the blocks outside the circle, thinned to
         ``settings.siting_spacing_m``.
     capacity
-        Households one station can serve (blocks' ``households`` column needed).
+        Households one station can serve (blocks' ``households`` column needed). The
+        solver honours it when choosing sites (a block counts as served only up to the
+        capacity of the sites that reach it, fractionally); ``sites``' per-site gains and
+        ``after`` are travel-time coverage, which ignores capacity.
     exclude
         Candidate labels to leave out, or polygons no station may stand in.
     solver
@@ -179,13 +184,15 @@ def site(
         raise InputError(msg)
     if k is not None:
         k = _check_count("k", k)
-    if target is not None and not (0 < float(target) <= 1):
+    if target is not None and not (0 < _share(target) <= 1):
         msg = f"target must be a population share between 0 and 1, e.g. 0.9; got {target!r}."
         raise InputError(msg)
     if solver not in {"exact", "greedy"}:
         msg = f"solver={solver!r}; expected 'exact' or 'greedy'."
         raise InputError(msg)
     table = a.preset.table
+    if isinstance(categories, str):
+        categories = [categories]
     provides = tuple(c.categories) if categories is None else tuple(categories)
     for key in provides:
         if key not in c.categories:
@@ -284,6 +291,13 @@ def site(
         )
         message = f"{message} {note}".strip()
         ranked, gains = ranked[~useless], gains[~useless]
+    if solver == "exact" and used == "greedy":
+        message = f"{message} HiGHS found no solution in time: {status}.".strip()
+    elif used == "highs" and status != "Optimal":
+        message = f"{message} HiGHS stopped: {status}; best sites found so far.".strip()
+    if len(ranked) == 0 and len(demand) > 0:
+        note = "no candidate site brings anyone new inside the circle; nothing is proposed."
+        message = f"{message} {note}".strip()
     sites = _sites_table(cand, ranked, gains, cover, w, hh[demand], base, total)
     after = _rerun(a, sites, provides, table)
     share_after = float(after.summary["population_share"].to_dict()[circle])
@@ -319,6 +333,13 @@ def _demand_entrances(a: Assessment, demand: np.ndarray) -> gpd.GeoDataFrame | N
         return None
     labels = set(a.blocks.index[demand])
     return ent[ent["block"].isin(labels)]
+
+
+def _share(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _candidates(
@@ -478,7 +499,7 @@ def _solve(
             )
             solver = "greedy"
     if solver == "exact":
-        return _highs(
+        chosen, status, gap, used = _highs(
             cover,
             w,
             k=k,
@@ -487,6 +508,30 @@ def _solve(
             households=households,
             time_limit_s=time_limit_s,
         )
+        if status == "Optimal":
+            return chosen, status, gap, used
+        if len(chosen) == 0 or status not in {"Time limit reached", "Interrupted by user"}:
+            # No usable incumbent (or HiGHS failed): fall back to greedy, and say so.
+            warnings.warn(
+                f"HiGHS stopped with status {status!r} and no usable solution within "
+                f"time_limit_s={time_limit_s:g}; the greedy solver's sites are returned "
+                "instead. Raise time_limit_s for an optimal answer.",
+                PlannerWarning,
+                stacklevel=3,
+            )
+        else:
+            gap_text = f"{gap:.2%}" if gap is not None else "unknown"
+            warnings.warn(
+                f"HiGHS stopped with status {status!r} after time_limit_s={time_limit_s:g}; "
+                f"the sites are the best found (gap to optimal at most {gap_text}). Raise "
+                "time_limit_s to close the gap.",
+                PlannerWarning,
+                stacklevel=3,
+            )
+            return chosen, status, gap, used
+        fallback = f"greedy (HiGHS: {status})"
+    else:
+        fallback = "greedy"
     chosen = _greedy(cover, w, k=k, need=need, capacity=capacity, households=households)
     bound = _lp_bound(cover, w, k=k, need=need)
     value = float(len(chosen)) if need is not None else _covered(cover, w, chosen)
@@ -495,7 +540,7 @@ def _solve(
         gap = (
             max(0.0, (bound - value) / bound) if need is None else max(0.0, (value - bound) / value)
         )
-    return chosen, "greedy", gap, "greedy"
+    return chosen, fallback, gap, "greedy"
 
 
 def _covered(cover: sp.csr_matrix, w: np.ndarray, chosen: np.ndarray) -> float:

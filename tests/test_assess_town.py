@@ -402,6 +402,22 @@ def test_bad_input():
         planner.assess(net, fac, blocks, circles=[{"id": "x", "categories": ["park"], "minute": 5}])
     with pytest.raises(planner.errors.InputError, match=r"preset='gd2016'.*Did you mean"):
         planner.assess(net, fac, blocks, preset="gd2016")
+    for key, bad in [
+        ("minutes", 0),
+        ("minutes", -5),
+        ("distance_m", float("inf")),
+        ("minutes", "ten"),
+        ("minutes", True),
+    ]:
+        with pytest.raises(
+            planner.errors.InputError, match=rf"circle 'x'.*{key} must be a positive number"
+        ):
+            planner.assess(
+                net, fac, blocks, circles=[{"id": "x", "categories": ["park"], key: bad}]
+            )
+    # One category given as a string, not a list, is that one category.
+    a = planner.assess(net, fac, blocks, circles=[{"id": "x", "categories": "park", "minutes": 5}])
+    assert a.circles[0].categories == ("park",)
 
 
 def test_to_files_keeps_block_ids(result, tmp_path):

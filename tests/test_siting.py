@@ -137,14 +137,28 @@ def test_user_candidates_and_exclusion(assessed):
         )
 
 
+def test_solver_limits_are_reported(assessed):
+    # No time at all: HiGHS has no incumbent, greedy answers and the result says so.
+    with pytest.warns(PlannerWarning, match=r"HiGHS stopped with status 'Time limit reached'"):
+        s = planner.site(assessed, circle="urban_15min_life", k=1, time_limit_s=0)
+    assert s.status == "greedy (HiGHS: Time limit reached)"
+    assert "HiGHS found no solution in time" in s.message
+    assert s.share_after == pytest.approx(1600 / 1600)
+    # Nothing to gain: an empty proposal comes with a message, not silence.
+    far = points([(7000, 3000)], name=["far"])
+    s = planner.site(assessed, circle="urban_15min_life", k=1, candidates=far)
+    assert len(s.sites) == 0 and "nothing is proposed" in s.message
+
+
 def test_bad_input(assessed):
     for bad in (0, -1, 1.5):
         with pytest.raises(InputError, match=r"k must be"):
             planner.site(assessed, circle="urban_15min_life", k=bad)
     with pytest.raises(InputError, match=r"give exactly one of k"):
         planner.site(assessed, circle="urban_15min_life", k=1, target=0.9)
-    with pytest.raises(InputError, match=r"target must be a population share"):
-        planner.site(assessed, circle="urban_15min_life", target=1.5)
+    for bad in (1.5, "most", None):
+        with pytest.raises(InputError, match=r"target must be a population share|exactly one"):
+            planner.site(assessed, circle="urban_15min_life", target=bad)
     with pytest.raises(InputError, match=r"no circle 'urban_15'"):
         planner.site(assessed, circle="urban_15", k=1)
     far = points([(0, 90_000)], name=["far"])

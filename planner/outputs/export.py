@@ -199,6 +199,8 @@ def write_assessment(
     Returns the paths written.
     """
     allowed = {"gpkg", "csv", "xlsx"}
+    if isinstance(formats, str):
+        formats = [formats]
     bad = [f for f in formats if f not in allowed]
     if bad:
         msg = f"formats {bad} are not supported; choose from {sorted(allowed)}."
