@@ -213,7 +213,6 @@ def _assessed(plan: Any, steps: _Steps) -> Any:
 
 def _cmd_site(args: argparse.Namespace) -> None:
     from .demo import write_outputs
-    from .outputs.export import _atomic
     from .plan import _speeds, load_plan, site_plan
 
     plan = load_plan(args.plan)
@@ -231,12 +230,6 @@ def _cmd_site(args: argparse.Namespace) -> None:
             steps("outputs")
             out = Path(args.out) if args.out else plan.out
             out.mkdir(parents=True, exist_ok=True)
-            sites = s.sites
-            _atomic(out / "sites.gpkg", lambda t: sites.to_file(t, layer="sites", driver="GPKG"))
-            table = sites.drop(columns=sites.geometry.name).assign(
-                lon=sites.geometry.x, lat=sites.geometry.y
-            )
-            _atomic(out / "sites.csv", lambda t: table.to_csv(t, encoding="utf-8-sig"))
             write_outputs(a, out, sites=s, formats=(), reports=False, lang=plan.lang)
     finally:
         steps.close()

@@ -195,17 +195,10 @@ def write_outputs(
     out.mkdir(parents=True, exist_ok=True)
     written = a.to_files(str(out), formats=formats, name="assessment")
     site_gdf = sites.sites if sites is not None else None
-    if site_gdf is not None and len(site_gdf):
-        from .outputs.export import _atomic
+    if site_gdf is not None:  # an empty proposal is written too: it is an answer
+        from .outputs.export import write_sites
 
-        target = out / "sites.gpkg"
-        chosen = site_gdf
-
-        def write(tmp: Path) -> None:
-            chosen.to_file(tmp, layer="sites", driver="GPKG")
-
-        _atomic(target, write)
-        written.append(str(target))
+        written.extend(write_sites(site_gdf, out))
     if maps:
         from .outputs.maps import map_assessment, save_map
 

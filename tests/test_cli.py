@@ -188,6 +188,10 @@ def test_site_and_report_commands(cmd, tmp_path):
         and (tmp_path / "sites.gpkg").exists()
         and (tmp_path / "index.html").exists()
     )
+    # lon/lat are WGS-84 degrees (Helsinki), not the network's metres
+    gpkg = gpd.read_file(tmp_path / "sites.gpkg").to_crs(4326)
+    assert sites["lon"].between(24.8, 25.1).all() and sites["lat"].between(60.1, 60.3).all()
+    assert np.allclose(sites["lon"], gpkg.geometry.x) and np.allclose(sites["lat"], gpkg.geometry.y)
     r = cli(
         cmd,
         "report",

@@ -153,6 +153,24 @@ def _no_formulas(sheet: Any, frame: pd.DataFrame) -> None:
             sheet.cell(row=int(i) + 2, column=j).data_type = "s"
 
 
+def write_sites(sites: gpd.GeoDataFrame, folder: str | Path, name: str = "sites") -> list[str]:
+    """Write proposed sites as ``name.gpkg`` and ``name.csv`` (lon/lat in WGS-84).
+
+    The CSV carries every column plus ``lon``/``lat`` of each site (a point inside it, for
+    parcel polygons) in EPSG:4326 whatever the sites' CRS, so it opens in any GIS or
+    spreadsheet. Both files are written atomically.
+    """
+    out = Path(folder)
+    gpkg, csv = out / f"{name}.gpkg", out / f"{name}.csv"
+    _atomic(gpkg, lambda t: sites.to_file(t, layer=name, driver="GPKG"))
+    pts = sites.geometry.representative_point().to_crs(4326)
+    table = pd.DataFrame(sites.drop(columns=sites.geometry.name)).assign(
+        lon=pts.x.to_numpy(), lat=pts.y.to_numpy()
+    )
+    _atomic(csv, lambda t: table.to_csv(t, encoding="utf-8-sig"))
+    return [str(gpkg), str(csv)]
+
+
 def tables(a: Assessment) -> dict[str, pd.DataFrame]:
     """The assessment's tables by layer name (blocks keep their geometry)."""
     return {
