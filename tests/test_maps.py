@@ -183,6 +183,18 @@ def test_data_strings_are_escaped_and_not_templated(town_a):
     assert BRACES.replace("<", "&lt;") in text  # braces reach the page untouched
 
 
+def test_layer_names_from_data_are_escaped():
+    # Leaflet's layer control inserts names as HTML: a circle's name is data too.
+    net, fac, blocks, communities = town()
+    evil = "<img src=x onerror=alert(2)>"
+    circle = {"id": "c", "name_zh": evil, "categories": ["park"], "minutes": 5}
+    a = planner.assess(net, fac, blocks, circles=[circle], communities=communities)
+    text = map_html(map_assessment(a, circle="c", isochrones=False))
+    control = next(line for line in text.splitlines() if "L.control.layers(" in line)
+    assert "&lt;img src=x onerror=alert(2)&gt;" in control
+    assert "<img" not in control
+
+
 def test_default_circle_is_lowest_share(town_a):
     a, _ = town_a
     shares = a.summary["population_share"]

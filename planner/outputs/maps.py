@@ -355,7 +355,8 @@ class _Page(MacroElement):
 
 
 class _LayerControl(MacroElement):
-    """Leaflet's layer control over the map's layers (names written as JSON text)."""
+    """Leaflet's layer control over the map's layers. Leaflet inserts names as HTML, so
+    they are escaped first, then written as JSON text."""
 
     def __init__(self, collapsed: bool) -> None:
         super().__init__()
@@ -369,7 +370,7 @@ class _LayerControl(MacroElement):
         children = parent._children.values() if parent is not None else []
         for item in children:
             if isinstance(item, Layer) and item.control:
-                pair = f"{_js(str(item.layer_name))}: {item.get_name()}"
+                pair = f"{_js(_esc(item.layer_name))}: {item.get_name()}"
                 (overlays if item.overlay else base).append(pair)
         script = (
             f"L.control.layers({{{', '.join(base)}}}, {{{', '.join(overlays)}}}, "
