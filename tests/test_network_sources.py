@@ -157,6 +157,26 @@ def test_road_lines_file(tmp_path):
     assert math.isinf(t.loc[0, "x"])
 
 
+def test_road_lines_multipart_length_is_not_copied():
+    """A MultiLineString row with a length column: each part gets its own length."""
+    from helpers import X0, Y0
+
+    lines = gpd.GeoDataFrame(
+        {"highway": ["residential", "residential"], "length": [300.0, 250.0]},
+        geometry=[
+            shapely.MultiLineString([[(X0, Y0), (X0 + 100, Y0)], [(X0 + 100, Y0), (X0 + 300, Y0)]]),
+            shapely.LineString([(X0 + 300, Y0), (X0 + 300, Y0 + 200)]),  # stated 250: kept
+        ],
+        crs="EPSG:32650",
+    )
+    net = planner.load_network(lines, mode="walk", speed_kph=3.6)
+    fac = points([(100, 0), (300, 200)], category=["a", "b"])
+    t = planner.travel_times(net, fac, points([(0, 0)]), max_time_s=1e6)
+    # measured parts are geodesic: UTM metres here are 0.04 % short of ground metres
+    assert t.loc[0, "a"] == pytest.approx(100.0, rel=1e-3)  # not 300
+    assert t.loc[0, "b"] == pytest.approx(300.0 * 1.0004 + 250.0, abs=0.01)
+
+
 def test_shenzhen_drive_graphml_loads():
     path = shared_file("shenzhen_futian_nanshan", "shenzhen_futian_nanshan_drive.graphml")
     net = planner.load_network(path, mode="drive")

@@ -265,7 +265,7 @@ def raw_from_lines(
             f"{sorted(types)}."
         )
         raise InputError(msg)
-    exploded = lines.explode(index_parts=False)
+    exploded = lines.reset_index(drop=True).explode(index_parts=False)
     exploded = exploded[~exploded.geometry.is_empty & exploded.geometry.notna()]
     if exploded.empty:
         msg = f"{source} has no lines."
@@ -290,7 +290,9 @@ def raw_from_lines(
     tags = tags.map(hashable)
     length = np.full(n_lines, np.nan)
     if "length" in exploded.columns:
-        length = pd.to_numeric(exploded["length"], errors="coerce").to_numpy(dtype=np.float64)
+        length = np.array(pd.to_numeric(exploded["length"], errors="coerce"), dtype=np.float64)
+        # a MultiLineString's length is its parts' sum: its parts are measured instead
+        length[exploded.index.duplicated(keep=False)] = np.nan
     return RawNetwork(
         node_ids=np.arange(len(counts), dtype=np.int64),
         node_x=ll.x.to_numpy(),
