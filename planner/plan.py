@@ -263,9 +263,11 @@ def load_inputs(plan: Plan, step: Callable[[str], None] = lambda _s: None) -> di
             spec.setdefault("rules", rules)
             layer = planner.read_facilities(path, **spec)
             if keep is not None:  # the same selection as for OSM layers
-                table = planner.categories(rules)
+                cat_table = planner.categories(rules)
                 wanted = {
-                    m for c in ([keep] if isinstance(keep, str) else keep) for m in table.members(c)
+                    m
+                    for c in ([keep] if isinstance(keep, str) else keep)
+                    for m in cat_table.members(c)
                 }
                 layer = layer[layer["category"].isin(wanted)]
             layers.append(layer)
