@@ -81,8 +81,9 @@ class Assessment:
         (boolean, True = inside the circle, network reading; NA where the circle does
         not apply to the block's setting), ``<id>__radius`` (straight-line reading),
         ``<id>__missing`` (comma-separated category ids not reached) and
-        ``<id>__n_missing``; per category and mode ``time_<mode>_s__<category>``
-        (seconds) or ``net_<mode>_m__<category>`` (network metres), and
+        ``<id>__n_missing``; per category and mode ``time_<mode><speed>_s__<category>``
+        (seconds, e.g. ``time_walk4_s__catering``; :meth:`value_column` names it) or
+        ``net_<mode>_m__<category>`` (network metres), and
         ``line_m__<category>`` (straight-line metres to the nearest facility).
     summary
         One row per circle: population/household share inside, blocks outside, the

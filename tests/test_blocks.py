@@ -97,6 +97,14 @@ def test_communities_regions_and_join():
         standardise_communities(com.assign(社区名称=["a", "a"]))
     with pytest.raises(InputError, match=r"region values planner does not know: \['mars'\]"):
         standardise_communities(com.assign(city=["mars", "广州"]), region="city")
+    # one value for every community, in any accepted spelling
+    c = standardise_communities(com.drop(columns="城乡"), setting="农村", region="梅州市")
+    assert c["setting"].tolist() == ["rural", "rural"]
+    assert c["region"].tolist() == ["north", "north"]
+    c = standardise_communities(com, setting="城乡", region="粤西")
+    assert c["setting"].tolist() == ["urban", "rural"] and c["region"].tolist() == ["west"] * 2
+    with pytest.raises(InputError, match=r"no column 'citty' for region class"):
+        standardise_communities(com, region="citty")
 
 
 def test_shenzhen_zones_as_blocks_districts_as_communities():

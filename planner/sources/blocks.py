@@ -103,6 +103,15 @@ def _region_values(values: pd.Series, file: str, column: str) -> pd.Series:
     return out.astype("string")
 
 
+def _constant(value: str, read: Any) -> str | None:
+    """``value`` read as one setting/region for every row ("城市", "广州市"), or None."""
+    try:
+        got = read(pd.Series([value], dtype="string"), "", "")
+    except InputError:
+        return None
+    return None if pd.isna(got.iloc[0]) else str(got.iloc[0])
+
+
 def _population(values: pd.Series, file: str, column: str) -> pd.Series:
     num = pd.to_numeric(values, errors="coerce")
     bad_text = values.notna() & num.isna()
@@ -236,11 +245,12 @@ def read_communities(
     name
         Column of community names (detected: name, 社区, 社区名称, 名称, 村, ...).
     setting
-        Column of urban/rural flags (urban/城市/城镇, rural/农村/村), or the constant
-        ``"urban"``/``"rural"`` for all. Without it communities count as urban.
+        Column of urban/rural flags (urban/城市/城镇, rural/农村/村), or one such value
+        for every community (``"rural"``, ``"农村"``). Without it communities count as
+        urban. A name that is a column is read as the column.
     region
         Column of region classes (prd/east/west/north, 珠三角/粤东/粤西/粤北, or city
-        names such as 广州市), or one of those values for all.
+        names such as 广州市), or one such value for every community.
     street
         Column of the street/township (街道/乡镇) each community belongs to.
 
@@ -290,13 +300,13 @@ def standardise_communities(
     if not np.isin(types, [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON]).all():
         msg = f"{file}: communities must be polygons (社区/村 boundaries)."
         raise InputError(msg)
-    if setting in {"urban", "rural"}:
-        out["setting"] = setting
+    if setting is not None and setting not in out.columns and _constant(setting, _setting_values):
+        out["setting"] = _constant(setting, _setting_values)
     else:
         se = _find(out, setting, SETTING_COLUMNS, "urban/rural setting", file)
         out["setting"] = _setting_values(out[se], file, se) if se else pd.NA
-    if region is not None and region.lower() in (*REGIONS, *REGION_ALIASES):
-        out["region"] = REGION_ALIASES.get(region.lower(), region.lower())
+    if region is not None and region not in out.columns and _constant(region, _region_values):
+        out["region"] = _constant(region, _region_values)
     else:
         rg = _find(out, region, REGION_COLUMNS, "region class", file)
         out["region"] = _region_values(out[rg], file, rg) if rg else pd.NA
