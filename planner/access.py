@@ -113,6 +113,11 @@ def check_facilities(facilities: object, category: str) -> gpd.GeoDataFrame:
             "features with planner.load_facilities, which does this."
         )
         raise InputError(msg)
+    col = fac[category]
+    if not isinstance(col.dtype, pd.CategoricalDtype) and col.hasnans:
+        # pd.NA in a string/Int column would make every comparison ambiguous: a row with
+        # no category is no facility of any category (None compares unequal to all).
+        fac = fac.assign(**{category: col.astype(object).where(col.notna(), None)})
     return fac
 
 

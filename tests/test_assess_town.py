@@ -458,3 +458,18 @@ def test_xlsx_keeps_formula_like_text_as_text(result, tmp_path):
     cells = [sheet.cell(row=r, column=j) for r in range(2, 7)]
     assert [c.value for c in cells] == ['=HYPERLINK("http://x","y")', "ok", None, "=1+1", "b"]
     assert all(c.data_type != "f" for c in cells)
+
+
+@pytest.mark.parametrize("dtype", ["string", "object", "category"])
+def test_facility_without_category_is_no_facility(dtype):
+    """A missing category (pd.NA in a string column) is skipped, not a crash."""
+    net, fac, blocks, communities = town()
+    fac["category"] = fac["category"].astype(dtype)
+    fac.loc[fac.index[0], "category"] = pd.NA  # F_A's housekeeping
+    a = planner.assess(net, fac, blocks, communities=communities)
+    b = planner.assess(net, fac.iloc[1:], blocks, communities=communities)
+    pd.testing.assert_frame_equal(a.summary, b.summary)
+    t = planner.travel_times(net, fac, blocks, max_time_s=3600)
+    assert t.loc["U1", "housekeeping"] == pytest.approx(0.9 * (3500 - 500 + 100), abs=1)
+    iso = planner.isochrones(net, fac, times_s=600)
+    assert len(iso) > 0
