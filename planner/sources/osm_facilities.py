@@ -71,7 +71,9 @@ def _features_pbf(
 
     from .networks import _boundary_polygon
 
-    osm = pyrosm.OSM(str(path), bounding_box=_boundary_polygon(boundary))
+    bbox = _boundary_polygon(boundary)
+    # whole relations, so a park or campus crossing the boundary keeps its true shape
+    osm = pyrosm.OSM(str(path), bounding_box=bbox, complete_relations=bbox is not None)
     pois = osm.get_pois(custom_filter=dict.fromkeys(POI_KEYS, True))
     if pois is None or len(pois) == 0:
         pois = gpd.GeoDataFrame({"id": [], "osm_type": []}, geometry=[], crs="EPSG:4326")
