@@ -86,6 +86,22 @@ class _Tree:
         return np.asarray(d).reshape(len(xy), k), np.asarray(i, dtype=np.int64).reshape(len(xy), k)
 
 
+def _stable_order(owner: np.ndarray, n: int) -> np.ndarray:
+    """``np.argsort(owner, kind="stable")`` for owners in [0, n) that mostly appear once:
+    a counting sort, with a real sort only among the owners that repeat."""
+    counts = np.bincount(owner, minlength=n)
+    pos = (np.cumsum(counts) - counts)[owner]
+    multi = np.flatnonzero(counts[owner] > 1)
+    if len(multi):
+        o = multi[np.argsort(owner[multi], kind="stable")]
+        first = np.r_[True, owner[o][1:] != owner[o][:-1]]
+        starts = np.flatnonzero(first)
+        pos[o] += np.arange(len(o)) - np.repeat(starts, np.diff(np.r_[starts, len(o)]))
+    order = np.empty(len(owner), dtype=np.int64)
+    order[pos] = np.arange(len(owner))
+    return order
+
+
 TIE_M = 1e-6
 """Streets within this many metres of the nearest one count as equally near."""
 
@@ -202,13 +218,18 @@ class EdgeSnapper:
         ay = y0[piece] + ta * dy[piece]
         bx = x0[piece] + tb * dx[piece]
         by = y0[piece] + tb * dy[piece]
-        # one row per part: start x, y, direction x, y, squared length, piece t range
-        self.parts = np.column_stack([ax, ay, bx - ax, by - ay, (bx - ax) ** 2 + (by - ay) ** 2])
+        # per part: start x, y, direction x, y, 1 / squared length (0 for a point), piece
+        # t range; separate contiguous arrays, so that gathering candidates reads less
+        self.part_x, self.part_y = ax, ay
+        self.part_dx, self.part_dy = bx - ax, by - ay
+        len2 = self.part_dx**2 + self.part_dy**2
+        with np.errstate(divide="ignore"):
+            self.part_inv_len2 = np.where(len2 > 0, 1.0 / len2, 0.0)
         self.part_piece = piece
         self.part_ta = ta
         self.part_tb = tb
         self.n_parts = len(piece)
-        self.h = float(np.sqrt(self.parts[:, 4].max())) if self.n_parts else float(sample_m)
+        self.h = float(np.sqrt(len2.max())) if self.n_parts else float(sample_m)
         self.tree = _Tree(np.column_stack([(ax + bx) / 2, (ay + by) / 2]))
         self.x0, self.y0, self.dx, self.dy = x0, y0, dx, dy
 
@@ -221,14 +242,19 @@ class EdgeSnapper:
         self, px: np.ndarray, py: np.ndarray, part: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Distance from points to parts (elementwise) and the clipped parameter on the part."""
-        g = self.parts[part]
-        ax, ay, dx, dy, len2 = g[..., 0], g[..., 1], g[..., 2], g[..., 3], g[..., 4]
-        rx = px - ax
-        ry = py - ay
-        with np.errstate(invalid="ignore", divide="ignore"):
-            t = (rx * dx + ry * dy) / len2
-        t = np.where(len2 > 0, np.clip(t, 0.0, 1.0), 0.0)
-        return np.hypot(rx - t * dx, ry - t * dy), t
+        dx, dy = self.part_dx[part], self.part_dy[part]
+        rx = px - self.part_x[part]
+        ry = py - self.part_y[part]
+        t = rx * dx
+        t += ry * dy
+        t *= self.part_inv_len2[part]  # a zero-length part has t = 0: its start point
+        np.clip(t, 0.0, 1.0, out=t)
+        rx -= t * dx
+        ry -= t * dy
+        rx *= rx
+        ry *= ry
+        rx += ry
+        return np.sqrt(rx, out=rx), t
 
     def query(self, px: np.ndarray, py: np.ndarray, max_dist: float) -> SnapResult:
         """Snap points to their nearest street within ``max_dist`` metres."""
@@ -242,7 +268,8 @@ class EdgeSnapper:
         found: list[tuple[np.ndarray, ...]] = []
         k = min(self.k, self.n_parts)
         while len(rows):
-            sd, si = self.tree.query(np.column_stack([px[rows], py[rows]]), k, bound)
+            qx, qy = px[rows], py[rows]
+            sd, si = self.tree.query(np.column_stack([qx, qy]), k, bound)
             slack = self.tree.query_slack
             # a part's midpoint lies on it, so the nearest part is no farther than the
             # nearest midpoint (sd[:, 0]); a part whose midpoint is more than h/2 beyond
@@ -250,7 +277,7 @@ class EdgeSnapper:
             cand = (si < self.n_parts) & (sd <= sd[:, :1] + half + TIE_M + 2 * slack)
             r_idx, c_idx = np.nonzero(cand)
             part = si[r_idx, c_idx]
-            d, tp = self._project(px[rows[r_idx]], py[rows[r_idx]], part)
+            d, tp = self._project(qx[r_idx], qy[r_idx], part)
             starts = np.flatnonzero(np.r_[True, r_idx[1:] != r_idx[:-1]]) if len(r_idx) else r_idx
             best = np.full(len(rows), np.inf)
             best[r_idx[starts]] = np.minimum.reduceat(d, starts) if len(d) else d
@@ -303,7 +330,7 @@ class EdgeSnapper:
         idx = np.flatnonzero(keep)
         missing = np.flatnonzero(count == 0)
         owner = np.concatenate([row[idx], missing])
-        order2 = np.argsort(owner, kind="stable")
+        order2 = _stable_order(owner, n)
         m = len(missing)
         nan = np.full(m, np.nan)
         return SnapResult(
