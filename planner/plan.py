@@ -259,18 +259,8 @@ def load_inputs(plan: Plan, step: Callable[[str], None] = lambda _s: None) -> di
             )
         elif "file" in spec:
             path = plan.need(spec.pop("file"), where)
-            keep = spec.pop("categories", None)
             spec.setdefault("rules", rules)
-            layer = planner.read_facilities(path, **spec)
-            if keep is not None:  # the same selection as for OSM layers
-                cat_table = planner.categories(rules)
-                wanted = {
-                    m
-                    for c in ([keep] if isinstance(keep, str) else keep)
-                    for m in cat_table.members(c)
-                }
-                layer = layer[layer["category"].isin(wanted)]
-            layers.append(layer)
+            layers.append(planner.read_facilities(path, **spec))
         else:
             msg = f"{plan.path.name} [{where}]: give osm = true (or a path) or file = '...'."
             raise InputError(msg)

@@ -273,6 +273,11 @@ class CategoryTable:
         msg = f"unknown category or group {key!r}.{closest(key, known)}"
         raise InputError(msg)
 
+    def expand(self, keys: str | Iterable[str]) -> list[str]:
+        """The categories that provide any of ``keys`` (ids or groups), in order, once."""
+        keys = [keys] if isinstance(keys, str) else keys
+        return list(dict.fromkeys(m for k in keys for m in self.members(k)))
+
     def name(self, key: str, lang: str = "zh") -> str:
         """Display name of a category or group."""
         item: Category | Group | None = self.categories.get(key) or self.groups.get(key)

@@ -491,23 +491,17 @@ def _solve(
     if need is not None and need <= 0:
         return np.zeros(0, np.int64), "target already met", 0.0, "none"
     if solver == "exact":
-        try:
-            import highspy  # noqa: F401
-        except ImportError:  # pragma: no cover - highspy is a dependency
-            warnings.warn(
-                "highspy is not installed: using the greedy solver.", PlannerWarning, stacklevel=3
-            )
-            solver = "greedy"
-    if solver == "exact":
-        chosen, status, gap, used = _highs(
+        chosen, status, gap, _ = _highs_model(
             cover,
             w,
             k=k,
             need=need,
             capacity=capacity,
             households=households,
+            integer=True,
             time_limit_s=time_limit_s,
         )
+        used = "highs"
         if status == "Optimal":
             return chosen, status, gap, used
         if len(chosen) == 0 or status not in {"Time limit reached", "Interrupted by user"}:
@@ -536,7 +530,7 @@ def _solve(
     bound = _lp_bound(cover, w, k=k, need=need)
     value = float(len(chosen)) if need is not None else _covered(cover, w, chosen)
     gap = None
-    if bound is not None and bound > 0:
+    if bound > 0:
         gap = (
             max(0.0, (bound - value) / bound) if need is None else max(0.0, (value - bound) / value)
         )
@@ -599,47 +593,19 @@ def _serve(
     return float(left[served].sum()), served
 
 
-def _lp_bound(
-    cover: sp.csr_matrix, w: np.ndarray, *, k: int | None, need: float | None
-) -> float | None:
+def _lp_bound(cover: sp.csr_matrix, w: np.ndarray, *, k: int | None, need: float | None) -> float:
     """The LP relaxation's optimum: a bound on the best integer solution."""
-    try:
-        res = _highs_model(
-            cover,
-            w,
-            k=k,
-            need=need,
-            capacity=None,
-            households=None,
-            integer=False,
-            time_limit_s=60.0,
-        )
-    except ImportError:  # pragma: no cover
-        return None
-    return res[3]
-
-
-def _highs(
-    cover: sp.csr_matrix,
-    w: np.ndarray,
-    *,
-    k: int | None,
-    need: float | None,
-    capacity: float | None,
-    households: np.ndarray | None,
-    time_limit_s: float,
-) -> tuple[np.ndarray, str, float | None, str]:
-    chosen, status, gap, _ = _highs_model(
+    res = _highs_model(
         cover,
         w,
         k=k,
         need=need,
-        capacity=capacity,
-        households=households,
-        integer=True,
-        time_limit_s=time_limit_s,
+        capacity=None,
+        households=None,
+        integer=False,
+        time_limit_s=60.0,
     )
-    return chosen, status, gap, "highs"
+    return res[3]
 
 
 def _highs_model(

@@ -123,7 +123,7 @@ def evaluate_targets(
     com = _communities(communities)
     year = date.today().year if reference_year is None else int(reference_year)
     for t in pre.targets.values():
-        cats = [m for c in t.categories for m in pre.table.members(c)]
+        cats = pre.table.expand(t.categories)
         if t.kind == "community_table":
             r, u = _community_table(t, com, blocks, year)
         elif t.kind == "opening_hours":

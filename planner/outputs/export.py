@@ -98,31 +98,28 @@ def header(col: str, assessment: Assessment | None = None) -> str:
 
 
 def _bilingual(df: pd.DataFrame, assessment: Assessment | None) -> pd.DataFrame:
-    out = df.copy()
-    idx = out.index
-    default = isinstance(idx, pd.RangeIndex) and idx.name is None
-    if not default:
-        names = [
-            n if n is not None else ("index" if idx.nlevels == 1 else f"level_{i}")
-            for i, n in enumerate(idx.names)
-        ]
-        keep = []
-        for i, name in enumerate(names):
-            level = idx.get_level_values(i)
-            if name in out.columns:
-                if np.array_equal(
-                    np.asarray(out[name], dtype=object), np.asarray(level, dtype=object)
-                ):
-                    continue  # the index repeats a column (read_blocks(id=...)): drop it
-                name = f"{name}_index"  # noqa: PLW2901
-            keep.append((i, name))
-        if keep:
-            extra = pd.DataFrame({n: idx.get_level_values(i) for i, n in keep}, index=out.index)
-            out = pd.concat([extra, out], axis=1)
-        out = out.reset_index(drop=True)
-        if isinstance(df, gpd.GeoDataFrame):
-            out = gpd.GeoDataFrame(out, geometry=df.geometry.name, crs=df.crs)
+    out = _index_as_columns(df)
     out.columns = [header(str(c), assessment) if c != "geometry" else c for c in out.columns]
+    return out
+
+
+def _index_as_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy with the index levels as leading columns; a default RangeIndex, or a level
+    repeating a column of the same name (``read_blocks(id=...)``), adds nothing."""
+    idx = df.index
+    out = df.reset_index(drop=True)  # a copy; GeoDataFrames stay GeoDataFrames
+    if isinstance(idx, pd.RangeIndex) and idx.name is None:
+        return out
+    pos = 0
+    for i, given in enumerate(idx.names):
+        level = np.asarray(idx.get_level_values(i), dtype=object)
+        label = given if given is not None else ("index" if idx.nlevels == 1 else f"level_{i}")
+        if label in out.columns:
+            if np.array_equal(np.asarray(out[label], dtype=object), level):
+                continue
+            label = f"{label}_index"
+        out.insert(pos, label, idx.get_level_values(i))
+        pos += 1
     return out
 
 
@@ -148,7 +145,7 @@ def _no_formulas(sheet: Any, frame: pd.DataFrame) -> None:
     for j, name in enumerate(frame.columns, start=1):
         if frame[name].dtype != object:
             continue
-        hits = frame[name].map(lambda v: isinstance(v, str) and v.startswith("="))
+        hits = frame[name].astype(str).str.startswith("=")  # no number or None starts so
         for i in np.flatnonzero(hits.to_numpy(dtype=bool)):
             sheet.cell(row=int(i) + 2, column=j).data_type = "s"
 

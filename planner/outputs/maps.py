@@ -686,11 +686,8 @@ def _iso_input(
     if isochrones is not True:
         msg = f"isochrones must be True, False or a GeoDataFrame; got {type(isochrones).__name__}."
         raise InputError(msg)
-    try:
-        from ..isochrones import isochrones as compute
-    except ImportError:
-        log("map: planner.isochrones is not available; no isochrone layer")
-        return None
+    from ..isochrones import isochrones as compute
+
     net = _network_for(a, c)
     if net is None or column not in a.facilities.columns:
         return None

@@ -8,7 +8,9 @@ Guangdong) and optionally the street/township (街道/乡镇) they belong to.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -103,13 +105,23 @@ def _region_values(values: pd.Series, file: str, column: str) -> pd.Series:
     return out.astype("string")
 
 
-def _constant(value: str, read: Any) -> str | None:
-    """``value`` read as one setting/region for every row ("城市", "广州市"), or None."""
-    try:
-        got = read(pd.Series([value], dtype="string"), "", "")
-    except InputError:
-        return None
-    return None if pd.isna(got.iloc[0]) else str(got.iloc[0])
+def _column_or_constant(
+    df: pd.DataFrame,
+    given: str | None,
+    candidates: tuple[str, ...],
+    what: str,
+    read: Callable[[pd.Series, str, str], pd.Series],
+    file: str,
+) -> Any:
+    """A setting/region column read with ``read``; or, when ``given`` names no column but
+    is itself a value ("农村", "广州市"), that value for every row; NA when absent."""
+    if given is not None and given not in df.columns:
+        with contextlib.suppress(InputError):
+            value = read(pd.Series([given], dtype="string"), file, what).iloc[0]
+            if not pd.isna(value):
+                return str(value)
+    col = _find(df, given, candidates, what, file)
+    return read(df[col], file, col) if col else pd.NA
 
 
 def _population(values: pd.Series, file: str, column: str) -> pd.Series:
@@ -300,16 +312,12 @@ def standardise_communities(
     if not np.isin(types, [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON]).all():
         msg = f"{file}: communities must be polygons (社区/村 boundaries)."
         raise InputError(msg)
-    if setting is not None and setting not in out.columns and _constant(setting, _setting_values):
-        out["setting"] = _constant(setting, _setting_values)
-    else:
-        se = _find(out, setting, SETTING_COLUMNS, "urban/rural setting", file)
-        out["setting"] = _setting_values(out[se], file, se) if se else pd.NA
-    if region is not None and region not in out.columns and _constant(region, _region_values):
-        out["region"] = _constant(region, _region_values)
-    else:
-        rg = _find(out, region, REGION_COLUMNS, "region class", file)
-        out["region"] = _region_values(out[rg], file, rg) if rg else pd.NA
+    out["setting"] = _column_or_constant(
+        out, setting, SETTING_COLUMNS, "urban/rural setting", _setting_values, file
+    )
+    out["region"] = _column_or_constant(
+        out, region, REGION_COLUMNS, "region class", _region_values, file
+    )
     st = _find(out, street, STREET_COLUMNS, "street/township", file)
     if st is not None and st != "street":
         out["street"] = out[st].astype("string")

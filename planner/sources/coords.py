@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
@@ -64,6 +65,7 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+Converter = Callable[[FloatArray, FloatArray], tuple[FloatArray, FloatArray]]
 
 # Krasovsky 1940 ellipsoid, which the GCJ-02 formula uses for its degree lengths.
 KRASOVSKY_A = 6378245.0
@@ -123,6 +125,20 @@ def _result(scalar: bool, x: FloatArray, y: FloatArray) -> tuple[Any, Any]:
 def _shiftable(x: FloatArray, y: FloatArray) -> BoolArray:
     """Finite points inside the GCJ-02 rectangle."""
     return np.isfinite(x) & np.isfinite(y) & ~_outside(x, y)
+
+
+def _shift(lon: npt.ArrayLike, lat: npt.ArrayLike, convert: Converter) -> tuple[Any, Any]:
+    """Apply ``convert`` to the finite points inside China; the others come back as given."""
+    scalar = _is_scalar(lon) and _is_scalar(lat)
+    x, y = _arrays(lon, lat)
+    m = _shiftable(x, y)
+    x[m], y[m] = convert(x[m], y[m])
+    return _result(scalar, x, y)
+
+
+def _to_gcj(x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
+    dx, dy = _gcj_offset(x, y)
+    return x + dx, y + dy
 
 
 def _outside(x: FloatArray, y: FloatArray) -> BoolArray:
@@ -256,13 +272,7 @@ def wgs84_to_gcj02(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[Any, Any]:
         GCJ-02 ``(lon, lat)``: floats for scalar input, float64 arrays otherwise. Points
         outside China (:func:`outside_china`) and non-finite values come back unchanged.
     """
-    scalar = _is_scalar(lon) and _is_scalar(lat)
-    x, y = _arrays(lon, lat)
-    m = _shiftable(x, y)
-    dx, dy = _gcj_offset(x[m], y[m])
-    x[m] += dx
-    y[m] += dy
-    return _result(scalar, x, y)
+    return _shift(lon, lat, _to_gcj)
 
 
 @overload
@@ -293,11 +303,7 @@ def gcj02_to_wgs84(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[Any, Any]:
     Converting GCJ-02 to WGS-84 is described as legally sensitive in mainland China; see
     the module docstring.
     """
-    scalar = _is_scalar(lon) and _is_scalar(lat)
-    x, y = _arrays(lon, lat)
-    m = _shiftable(x, y)
-    x[m], y[m] = _solve_gcj_inverse(x[m], y[m])
-    return _result(scalar, x, y)
+    return _shift(lon, lat, _solve_gcj_inverse)
 
 
 @overload
@@ -318,11 +324,7 @@ def gcj02_to_bd09(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[Any, Any]:
         BD-09 ``(lon, lat)``: floats for scalar input, float64 arrays otherwise. Points
         outside China and non-finite values come back unchanged.
     """
-    scalar = _is_scalar(lon) and _is_scalar(lat)
-    x, y = _arrays(lon, lat)
-    m = _shiftable(x, y)
-    x[m], y[m] = _bd_forward(x[m], y[m])
-    return _result(scalar, x, y)
+    return _shift(lon, lat, _bd_forward)
 
 
 @overload
@@ -346,11 +348,7 @@ def bd09_to_gcj02(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[Any, Any]:
         GCJ-02 ``(lon, lat)``: floats for scalar input, float64 arrays otherwise. Points
         outside China and non-finite values come back unchanged.
     """
-    scalar = _is_scalar(lon) and _is_scalar(lat)
-    x, y = _arrays(lon, lat)
-    m = _shiftable(x, y)
-    x[m], y[m] = _solve_bd_inverse(x[m], y[m])
-    return _result(scalar, x, y)
+    return _shift(lon, lat, _solve_bd_inverse)
 
 
 @overload
@@ -371,12 +369,7 @@ def wgs84_to_bd09(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[Any, Any]:
         BD-09 ``(lon, lat)``: floats for scalar input, float64 arrays otherwise. Points
         outside China and non-finite values come back unchanged.
     """
-    scalar = _is_scalar(lon) and _is_scalar(lat)
-    x, y = _arrays(lon, lat)
-    m = _shiftable(x, y)
-    dx, dy = _gcj_offset(x[m], y[m])
-    x[m], y[m] = _bd_forward(x[m] + dx, y[m] + dy)
-    return _result(scalar, x, y)
+    return _shift(lon, lat, lambda x, y: _bd_forward(*_to_gcj(x, y)))
 
 
 @overload
@@ -397,12 +390,7 @@ def bd09_to_wgs84(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[Any, Any]:
         WGS-84 ``(lon, lat)``: floats for scalar input, float64 arrays otherwise. Points
         outside China and non-finite values come back unchanged.
     """
-    scalar = _is_scalar(lon) and _is_scalar(lat)
-    x, y = _arrays(lon, lat)
-    m = _shiftable(x, y)
-    gx, gy = _solve_bd_inverse(x[m], y[m])
-    x[m], y[m] = _solve_gcj_inverse(gx, gy)
-    return _result(scalar, x, y)
+    return _shift(lon, lat, lambda x, y: _solve_gcj_inverse(*_solve_bd_inverse(x, y)))
 
 
 # --- CRS dispatch ----------------------------------------------------------------------

@@ -29,7 +29,7 @@ import csv
 import io
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,8 @@ import shapely
 
 from .._log import log
 from ..errors import InputError, MissingColumnError, NoCrsError, PlannerWarning, closest, describe
-from ..rules import CategoryTable, categories
+from ..rules import CategoryTable
+from ..rules import categories as category_table
 
 __all__ = ["read_facilities", "read_layer"]
 
@@ -876,6 +877,7 @@ def read_facilities(
     encoding: str | None = None,
     rules: str | Path | CategoryTable | None = None,
     keep_unmatched: bool = False,
+    categories: str | Iterable[str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Facilities from a planner's file (POI export, survey table, shapefile), as points.
 
@@ -914,6 +916,9 @@ def read_facilities(
     keep_unmatched
         Keep rows that match no category (or have an empty category) with category NA;
         by default they are dropped and counted in ``gdf.attrs["unmatched"]``.
+    categories
+        Category or group ids to keep (a group keeps its members), as in
+        :func:`load_facilities`; default all.
 
     Returns
     -------
@@ -956,7 +961,7 @@ def read_facilities(
             f"category_from={category_from!r}."
         )
         raise InputError(msg)
-    table = rules if isinstance(rules, CategoryTable) else categories(extra=rules)
+    table = rules if isinstance(rules, CategoryTable) else category_table(extra=rules)
     gdf = read_layer(
         path,
         crs=crs,
@@ -1042,6 +1047,9 @@ def read_facilities(
     matched = np.zeros(n, dtype=bool)
     matched[rows] = True
     unmatched = int(n - matched.sum())
+    if categories is not None:  # matched rows of other categories are left out, not unmatched
+        wanted = np.isin(cats, table.expand(categories))
+        rows, cats = rows[wanted], cats[wanted]
     if keep_unmatched and unmatched:
         extra = np.flatnonzero(~matched)
         order = np.argsort(np.concatenate([rows, extra]), kind="stable")

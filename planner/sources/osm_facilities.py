@@ -163,7 +163,7 @@ def load_facilities(
     table = rules if isinstance(rules, CategoryTable) else _category_table(rules)
     wanted = None
     if categories is not None:
-        wanted = list(dict.fromkeys(m for c in categories for m in table.members(c)))
+        wanted = table.expand(categories)
     del preset  # every packaged preset uses the same category table
     keys = _rule_keys(table)
     label = str(source)
