@@ -105,6 +105,19 @@ def _stable_order(owner: np.ndarray, n: int) -> np.ndarray:
 TIE_M = 1e-6
 """Streets within this many metres of the nearest one count as equally near."""
 
+CELL_MAX = 500_000
+"""Largest number of grid cells built for snapping (a few seconds of build at most)."""
+CELL_MAX_SIZE_H = 2.0
+CELL_CHUNK = 100_000
+CELL_MARGIN_M = 100.0
+"""The grid extends this far beyond the streets; points outside it use the KD-tree."""
+CELL_REACH_M = 150.0
+"""Cells farther than this from every street are not listed (their points use the tree)."""
+CELL_MAX_PIECES = 48
+"""Cells with more candidate pieces than this are not listed."""
+CELL_QUERY_K = 48
+"""Part midpoints asked of the KD-tree per cell; cells with more in reach are not listed."""
+
 
 @dataclass
 class SnapResult:
@@ -176,6 +189,45 @@ class SnapResult:
         )
 
 
+CELL_EPS_M = 1e-3
+"""Margin added to every grid-cell search radius, far above float64 rounding."""
+
+
+@dataclass
+class _Cells:
+    """A grid over the streets; each cell lists every piece that can be nearest to a
+    point in it (or is flagged, and its points go to the KD-tree).
+
+    For a cell with centre c and half-diagonal r, let P be the piece nearest to c and U
+    the largest distance from the cell's corners to P (distance to a segment is convex,
+    so no point of the square is farther from P). Every point p of the cell is then
+    within U of a piece, and a piece Q at most TIE_M farther than p's nearest one has
+    |cQ| <= |pQ| + r <= U + TIE_M + r. The cell lists all pieces within that radius of c.
+    """
+
+    x_min: float
+    y_min: float
+    size: float
+    nx: int
+    ny: int
+    ptr: np.ndarray  # int64, nx * ny + 1
+    piece: np.ndarray  # int64, pieces of every cell, cell after cell
+    listed: np.ndarray  # bool per cell: False sends its points to the KD-tree
+
+    def split(self, px: np.ndarray, py: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(rows in listed cells, their cells, the other rows)."""
+        fx = np.floor((px[rows] - self.x_min) / self.size)
+        fy = np.floor((py[rows] - self.y_min) / self.size)
+        inside = (fx >= 0) & (fx < self.nx) & (fy >= 0) & (fy < self.ny)
+        cell = np.where(inside, fy * self.nx + fx, 0).astype(np.int64)
+        hit = inside & self.listed[cell]
+        return rows[hit], cell[hit], rows[~hit]
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.ptr.nbytes + self.piece.nbytes + self.listed.nbytes)
+
+
 class EdgeSnapper:
     """KD-tree over samples of street pieces; see the module docstring."""
 
@@ -192,6 +244,7 @@ class EdgeSnapper:
         street_len: np.ndarray,
         sample_m: float | None,
         k: int = 6,
+        cell_m: float | None = None,
     ) -> None:
         self.piece_street = piece_street
         self.off_start = off_start
@@ -232,6 +285,11 @@ class EdgeSnapper:
         self.h = float(np.sqrt(len2.max())) if self.n_parts else float(sample_m)
         self.tree = _Tree(np.column_stack([(ax + bx) / 2, (ay + by) / 2]))
         self.x0, self.y0, self.dx, self.dy = x0, y0, dx, dy
+        with np.errstate(divide="ignore"):
+            self.inv_len2 = np.where(plen > 0, 1.0 / plen**2, 0.0)
+        self.cells: _Cells | None = None
+        if cell_m is None or cell_m > 0:
+            self.cells = self._build_cells(cell_m)
 
     @property
     def n_samples(self) -> int:
@@ -261,9 +319,181 @@ class EdgeSnapper:
         px = np.asarray(px, dtype=np.float64)
         py = np.asarray(py, dtype=np.float64)
         n = len(px)
+        rows = np.flatnonzero(np.isfinite(px) & np.isfinite(py))
+        found: list[tuple[np.ndarray, ...]] = []
+        if self.cells is not None and len(rows):
+            hit, cell, rows = self.cells.split(px, py, rows)
+            if len(hit):
+                found.append(self._cell_nearest(px[hit], py[hit], hit, cell))
+        if len(rows):
+            found += self._tree_nearest(px, py, rows, max_dist)
+        if found:
+            row, pc, dist, tt = (np.concatenate(a) for a in zip(*found, strict=True))
+        else:
+            row, pc = np.zeros(0, np.int64), np.zeros(0, np.int64)
+            dist, tt = np.zeros(0), np.zeros(0)
+        return self._result(row, pc, dist, tt, max_dist, n)
+
+    def _project_pieces(
+        self, px: np.ndarray, py: np.ndarray, piece: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Distance from points to whole pieces (elementwise) and the parameter on them."""
+        dx, dy = self.dx[piece], self.dy[piece]
+        rx = px - self.x0[piece]
+        ry = py - self.y0[piece]
+        t = rx * dx
+        t += ry * dy
+        t *= self.inv_len2[piece]
+        np.clip(t, 0.0, 1.0, out=t)
+        rx -= t * dx
+        ry -= t * dy
+        rx *= rx
+        ry *= ry
+        rx += ry
+        return np.sqrt(rx, out=rx), t
+
+    def _cell_nearest(
+        self, qx: np.ndarray, qy: np.ndarray, rows: np.ndarray, cell: np.ndarray
+    ) -> tuple[np.ndarray, ...]:
+        """Nearest pieces of points (``rows``) in listed grid cells: project on the list."""
+        cells = self.cells
+        assert cells is not None
+        lo = cells.ptr[cell]
+        cnt = cells.ptr[cell + 1] - lo
+        local = np.repeat(np.arange(len(rows)), cnt)
+        starts = np.cumsum(cnt) - cnt
+        piece = cells.piece[np.arange(len(local)) + np.repeat(lo - starts, cnt)]
+        d, t = self._project_pieces(qx[local], qy[local], piece)
+        best = np.minimum.reduceat(d, starts)
+        near = np.flatnonzero(d <= best[local] + TIE_M)
+        return rows[local[near]], piece[near], d[near], t[near]
+
+    def _build_cells(self, size: float | None) -> _Cells | None:
+        """The grid of candidate lists (see :class:`_Cells`), or None.
+
+        ``size`` None picks the part length, or the smallest size that keeps the grid
+        within CELL_MAX cells; a grid that would need cells over CELL_MAX_SIZE_H part
+        lengths is not built (large networks use the KD-tree, which costs little next to
+        their Dijkstra passes).
+        """
+        if self.n_parts == 0:
+            return None
+        xs = np.concatenate([self.x0, self.x0 + self.dx])
+        ys = np.concatenate([self.y0, self.y0 + self.dy])
+        margin = CELL_MARGIN_M
+        x_min, y_min = float(xs.min()) - margin, float(ys.min()) - margin
+        width = float(xs.max()) + margin - x_min
+        height = float(ys.max()) + margin - y_min
+        if size is None:
+            size = max(self.h, float(np.sqrt(width * height / CELL_MAX)))
+            if size > CELL_MAX_SIZE_H * self.h:
+                return None
+        nx = max(1, int(np.ceil(width / size)))
+        ny = max(1, int(np.ceil(height / size)))
+        if nx * ny > CELL_MAX:
+            return None
+        r = size * np.sqrt(0.5)
+        pairs_cell: list[np.ndarray] = []
+        pairs_piece: list[np.ndarray] = []
+        listed = np.zeros(nx * ny, dtype=bool)
+        for lo in range(0, nx * ny, CELL_CHUNK):
+            cell = np.arange(lo, min(lo + CELL_CHUNK, nx * ny), dtype=np.int64)
+            cx = x_min + (cell % nx + 0.5) * size
+            cy = y_min + (cell // nx + 0.5) * size
+            # the piece nearest to each centre (any one of equals), within CELL_REACH_M
+            found = self._tree_nearest(cx, cy, np.arange(len(cell)), CELL_REACH_M)
+            if not found:
+                continue
+            row, pc = (np.concatenate([f[i] for f in found]) for i in (0, 1))
+            first = np.unique(row, return_index=True)[1]
+            row, pc = row[first], pc[first]
+            u = np.zeros(len(row))
+            for sx in (-0.5, 0.5):
+                for sy in (-0.5, 0.5):
+                    d, _ = self._project_pieces(cx[row] + sx * size, cy[row] + sy * size, pc)
+                    np.maximum(u, d, out=u)
+            reach = u + TIE_M + CELL_EPS_M
+            c_row, c_piece, complete = self._pieces_within(cx[row], cy[row], reach + r)
+            # keep the pieces within ``reach`` of the square itself (tighter than r + reach
+            # from its centre)
+            gap = self._square_distance(cx[row][c_row], cy[row][c_row], size / 2, c_piece)
+            close = gap <= reach[c_row]
+            c_row, c_piece = c_row[close], c_piece[close]
+            ok = complete.copy()
+            counts = np.bincount(c_row, minlength=len(row))
+            ok &= counts <= CELL_MAX_PIECES
+            keep = ok[c_row]
+            pairs_cell.append(cell[row[c_row[keep]]])
+            pairs_piece.append(c_piece[keep])
+            listed[cell[row[ok]]] = True
+        if not listed.any():
+            return None
+        pc_cell = np.concatenate(pairs_cell)
+        pc_piece = np.concatenate(pairs_piece)
+        order = np.lexsort((pc_piece, pc_cell))
+        ptr = np.zeros(nx * ny + 1, dtype=np.int64)
+        np.cumsum(np.bincount(pc_cell, minlength=nx * ny), out=ptr[1:])
+        return _Cells(x_min, y_min, size, nx, ny, ptr, pc_piece[order], listed)
+
+    def _square_distance(
+        self, cx: np.ndarray, cy: np.ndarray, a: float, piece: np.ndarray
+    ) -> np.ndarray:
+        """Distance between squares (centre, half-side ``a``) and pieces, elementwise."""
+        x0, y0 = self.x0[piece] - cx, self.y0[piece] - cy  # the square's centre at 0
+        dx, dy = self.dx[piece], self.dy[piece]
+        # the segment meets the square when its clipped parameter range is not empty
+        lo = np.zeros(len(piece))
+        hi = np.ones(len(piece))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for p0, dp in ((x0, dx), (y0, dy)):
+                t1 = (-a - p0) / dp
+                t2 = (a - p0) / dp
+                flat = dp == 0
+                out = flat & (np.abs(p0) > a)
+                np.maximum(lo, np.where(flat, 0.0, np.minimum(t1, t2)), out=lo)
+                np.minimum(hi, np.where(flat, 1.0, np.maximum(t1, t2)), out=hi)
+                hi[out] = -1.0
+        meets = lo <= hi
+        # otherwise the nearest pair has an end of the segment or a corner of the square
+        best = np.full(len(piece), np.inf)
+        for ex, ey in ((x0, y0), (x0 + dx, y0 + dy)):
+            np.minimum(
+                best,
+                np.hypot(np.maximum(np.abs(ex) - a, 0.0), np.maximum(np.abs(ey) - a, 0.0)),
+                out=best,
+            )
+        for sx in (-a, a):
+            for sy in (-a, a):
+                d, _ = self._project_pieces(cx + sx, cy + sy, piece)
+                np.minimum(best, d, out=best)
+        best[meets] = 0.0
+        return best
+
+    def _pieces_within(
+        self, cx: np.ndarray, cy: np.ndarray, radius: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(centre, piece) pairs, each once, covering every piece within ``radius`` of its
+        centre (and maybe a few more), and per centre whether the search was complete."""
+        n_pieces = len(self.x0)
+        k = min(CELL_QUERY_K, self.n_parts)
+        half = self.h / 2
+        reach = radius + half + 2 * self.tree.slack
+        sd, si = self.tree.query(np.column_stack([cx, cy]), k, float(reach.max()))
+        inside = (si < self.n_parts) & (sd <= reach[:, None] + self.tree.query_slack)
+        complete = ~inside[:, -1] | (k >= self.n_parts)
+        piece = np.where(inside, self.part_piece[np.minimum(si, self.n_parts - 1)], n_pieces)
+        piece.sort(axis=1)
+        first = piece < n_pieces
+        first[:, 1:] &= piece[:, 1:] != piece[:, :-1]
+        r_idx, c_idx = np.nonzero(first)
+        return r_idx, piece[r_idx, c_idx], complete
+
+    def _tree_nearest(
+        self, px: np.ndarray, py: np.ndarray, rows: np.ndarray, max_dist: float
+    ) -> list[tuple[np.ndarray, ...]]:
+        """Nearest pieces of points through the KD-tree of part midpoints."""
         half = self.h / 2
         bound = max_dist + TIE_M + half if np.isfinite(max_dist) else np.inf
-        rows = np.flatnonzero(np.isfinite(px) & np.isfinite(py))
         rows = rows[_morton_order(px[rows], py[rows])]  # nearby points together: cache-friendly
         found: list[tuple[np.ndarray, ...]] = []
         k = min(self.k, self.n_parts)
@@ -291,12 +521,7 @@ class EdgeSnapper:
             found.append((rows[r_idx[sel]], self.part_piece[part], d[sel], t))
             rows = rows[~done]
             k = min(4 * k, self.n_parts)
-        if found:
-            row, pc, dist, tt = (np.concatenate(a) for a in zip(*found, strict=True))
-        else:
-            row, pc = np.zeros(0, np.int64), np.zeros(0, np.int64)
-            dist, tt = np.zeros(0), np.zeros(0)
-        return self._result(row, pc, dist, tt, max_dist, n)
+        return found
 
     def _result(
         self,

@@ -234,12 +234,18 @@ def facility_links(
     off = snap.offset[e]
     conn = snap.connector[e] * mg.conn_tpm[s]
     to_u, to_v = (mg.fwd_tpm, mg.bwd_tpm) if reverse else (mg.bwd_tpm, mg.fwd_tpm)
-    w_u = conn + _part(off, to_u[s])
-    w_v = conn + _part(mg.length[s] - off, to_v[s])
-    fpos = np.concatenate([snap.owner[e], snap.owner[e]])
-    node = np.concatenate([mg.su[s], mg.sv[s]])
-    w = np.concatenate([w_u, w_v])
+    # (u link, v link) of each entry side by side: the links stay sorted by facility
+    w2 = np.empty((len(e), 2))
+    w2[:, 0] = conn + _part(off, to_u[s])
+    w2[:, 1] = conn + _part(mg.length[s] - off, to_v[s])
+    node2 = np.empty((len(e), 2), dtype=mg.su.dtype)
+    node2[:, 0] = mg.su[s]
+    node2[:, 1] = mg.sv[s]
+    fpos = np.repeat(snap.owner[e], 2)
+    w, node = w2.ravel(), node2.ravel()
     keep = np.isfinite(w)
+    if keep.all():
+        return fpos, node, w
     return fpos[keep], node[keep], w[keep]
 
 
@@ -323,9 +329,11 @@ def _with_source_rows(
         indptr[: n + 1] = base.indptr
         buf = _Buffer(data, indices, indptr, rows, links)
         buffers[key] = buf
-    order = np.lexsort((w, node, fpos))
-    buf.data[nnz : nnz + m] = w[order]
-    buf.indices[nnz : nnz + m] = node[order]
+    if len(fpos) > 1 and bool((fpos[1:] < fpos[:-1]).any()):
+        order = np.argsort(fpos, kind="stable")
+        fpos, node, w = fpos[order], node[order], w[order]
+    buf.data[nnz : nnz + m] = w
+    buf.indices[nnz : nnz + m] = node
     buf.indptr[n + 1 : n + 1 + f] = nnz + np.cumsum(np.bincount(fpos, minlength=f))
     return sp.csr_matrix(
         (buf.data[: nnz + m], buf.indices[: nnz + m], buf.indptr[: n + 1 + f]),
@@ -336,7 +344,13 @@ def _with_source_rows(
 
 @dataclass
 class OriginLegs:
-    """Snapped origins with the time of their first leg to each end of their street."""
+    """Snapped origins with the time of their first leg to each end of their street.
+
+    One entry per (origin, equally-near street), sorted by origin; ``group`` holds the
+    first entry of each origin that has entries (all of them when no origin has two), and
+    ``by_street``/``street_ptr`` list the entries street by street, so that per category
+    only the streets holding facilities are looked at.
+    """
 
     owner: np.ndarray
     street: np.ndarray
@@ -347,6 +361,9 @@ class OriginLegs:
     to_u: np.ndarray
     to_v: np.ndarray
     n_points: int
+    group: np.ndarray | None
+    by_street: np.ndarray
+    street_ptr: np.ndarray
 
 
 def origin_legs(mg: ModeGraph, origins: SnapResult) -> OriginLegs:
@@ -355,8 +372,18 @@ def origin_legs(mg: ModeGraph, origins: SnapResult) -> OriginLegs:
     s = origins.street[e]
     off = origins.offset[e]
     conn = origins.connector[e] * mg.conn_tpm[s]
+    owner = origins.owner[e]
+    repeated = len(owner) > 1 and bool((owner[1:] == owner[:-1]).any())
+    group = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]]) if repeated else None
+    # entries grouped by street, in order: a counting sort (scipy's COO -> CSR)
+    n_e = len(s)
+    lists = sp.coo_matrix(
+        (np.ones(n_e, dtype=np.int8), (s, np.arange(n_e))), shape=(len(mg.su), n_e)
+    ).tocsr()
+    by_street = lists.indices.astype(np.int64, copy=False)
+    street_ptr = lists.indptr.astype(np.int64, copy=False)
     return OriginLegs(
-        owner=origins.owner[e],
+        owner=owner,
         street=s,
         offset=off,
         connector=origins.connector[e],
@@ -365,6 +392,9 @@ def origin_legs(mg: ModeGraph, origins: SnapResult) -> OriginLegs:
         to_u=conn + _part(off, mg.bwd_tpm[s]),
         to_v=conn + _part(mg.length[s] - off, mg.fwd_tpm[s]),
         n_points=origins.n_points,
+        group=group,
+        by_street=by_street,
+        street_ptr=street_ptr,
     )
 
 
@@ -381,38 +411,45 @@ def origin_times(
     ``dist``/``src`` come from :func:`node_times` (reverse=True). Unsnapped origins and
     trips over ``limit`` get inf (and -1).
     """
+    n = legs.n_points
     t_u = legs.to_u + dist[legs.node_u]
     t_v = legs.to_v + dist[legs.node_v]
     pick_u = t_u < t_v
-    cand_o = [legs.owner]
-    cand_t = [np.where(pick_u, t_u, t_v)]
-    cand_f = [np.where(pick_u, src[legs.node_u], src[legs.node_v])] if src is not None else []
-
+    t = np.where(pick_u, t_u, t_v)
+    f = np.where(pick_u, src[legs.node_u], src[legs.node_v]) if src is not None else None
+    o = legs.owner
+    if legs.group is not None:  # origins with several equally near streets: best of them
+        g = legs.group
+        t_best = np.minimum.reduceat(t, g) if len(t) else t
+        if f is not None:
+            # the entry holding each group's minimum (first of equals)
+            size = np.diff(np.r_[g, len(t)])
+            hit = np.flatnonzero(t == np.repeat(t_best, size))
+            first = hit[np.r_[True, o[hit][1:] != o[hit][:-1]]]
+            f = f[first]
+        t, o = t_best, o[g]
+    best = np.full(n, np.inf)
+    best[o] = t
+    who = None
+    if f is not None:
+        who = np.full(n, -1, dtype=np.int64)
+        who[o] = f
     # the direct path along a street shared by an origin and a facility
     pairs = same_street_times(mg, legs, facilities)
     if pairs is not None:
-        cand_o.append(pairs[0])
-        cand_t.append(pairs[2])
-        if src is not None:
-            cand_f.append(pairs[1])
-
-    n = legs.n_points
-    o = np.concatenate(cand_o)
-    t = np.concatenate(cand_t)
-    best = np.full(n, np.inf)
-    np.minimum.at(best, o, t)
+        po, pf, pt = pairs
+        better = pt < best[po]
+        if better.any():
+            po, pf, pt = po[better], pf[better], pt[better]
+            np.minimum.at(best, po, pt)
+            if who is not None:  # per origin, the first of its fastest shared-street trips
+                win = np.flatnonzero(pt == best[po])
+                _, first = np.unique(po[win], return_index=True)
+                who[po[win[first]]] = pf[win[first]]
     over = best > limit
     best[over] = np.inf
-    if src is None:
-        return best, None
-    f_all = np.concatenate(cand_f)
-    order = np.lexsort((t, o))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = o[order][1:] != o[order][:-1]
-    win = order[first]
-    who = np.full(n, -1, dtype=np.int64)
-    who[o[win]] = f_all[win]
-    who[over | ~np.isfinite(best)] = -1
+    if who is not None:
+        who[over | ~np.isfinite(best)] = -1
     return best, who
 
 
@@ -421,21 +458,19 @@ def same_street_times(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """(origin, facility, seconds) of the direct paths along streets they share.
 
-    Only (origin, facility) pairs on the same street are formed, through a sort of the
-    facilities by street: never an origins x facilities product.
+    Only (origin, facility) pairs on the same street are formed, from the facilities'
+    streets through the origins' street lists: cost grows with the facilities and the
+    pairs, never with origins x facilities (nor with all the origins).
     """
-    fe = facilities.entries()
-    has_facility = np.zeros(len(mg.su), dtype=bool)
-    has_facility[facilities.street[fe]] = True
-    shared = np.flatnonzero(has_facility[legs.street])
-    if len(shared) == 0:
+    fi = facilities.entries()
+    lo = legs.street_ptr[facilities.street[fi]]
+    cnt = legs.street_ptr[facilities.street[fi] + 1] - lo
+    total = int(cnt.sum())
+    if total == 0:
         return None
-    fe = fe[np.argsort(facilities.street[fe], kind="stable")]
-    f_street = facilities.street[fe]
-    lo = np.searchsorted(f_street, legs.street[shared], side="left")
-    cnt = np.searchsorted(f_street, legs.street[shared], side="right") - lo
-    oi = np.repeat(shared, cnt)
-    fi = fe[np.repeat(lo, cnt) + (np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt))]
+    fi = np.repeat(fi, cnt)
+    starts = np.cumsum(cnt) - cnt
+    oi = legs.by_street[np.arange(total) + np.repeat(lo - starts, cnt)]
     st = legs.street[oi]
     delta = facilities.offset[fi] - legs.offset[oi]
     base = (legs.connector[oi] + facilities.connector[fi]) * mg.conn_tpm[st]

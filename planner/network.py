@@ -468,6 +468,7 @@ class Network:
             glen,
             street_len,
             sample_m=settings.snap_sample_m,
+            cell_m=settings.snap_cell_m,
         )
 
 

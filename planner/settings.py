@@ -36,6 +36,12 @@ snap_sample_m : float or None
     Longest part the snapping index cuts edges into, metres. None (default) picks half
     the median straight piece of the network's polylines, between 5 and 20 m. Only
     speed depends on it: the nearest edge found is exact for any value.
+snap_cell_m : float or None
+    Side of the grid cells in which the snapping index lists, per cell, every edge piece
+    that can be nearest to a point of the cell. None (default) picks the part length
+    (``snap_sample_m``), larger where needed to stay within 500,000 cells, and no grid
+    for networks too large for that (they use the KD-tree only); 0 turns the grid off.
+    Speed only: answers are exact either way.
 
 Isochrones (display only)
 -------------------------
@@ -121,6 +127,7 @@ drive_speed_factor: float = 1.0
 
 max_snap_m: float = 500.0
 snap_sample_m: float | None = None
+snap_cell_m: float | None = None
 
 isochrone_buffer_m: float = 50.0
 isochrone_cell_m: float = 10.0
