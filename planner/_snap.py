@@ -107,16 +107,18 @@ TIE_M = 1e-6
 
 CELL_MAX = 500_000
 """Largest number of grid cells built for snapping (a few seconds of build at most)."""
+CELL_SIZE_H = 0.5
+"""Default cell side, in part lengths (smaller cells list fewer pieces but cost more)."""
 CELL_MAX_SIZE_H = 2.0
-CELL_CHUNK = 100_000
+CELL_LEVELS = 2
+"""Halvings from the grid whose lists the KD-tree finds to the grid used."""
+CELL_CHUNK = 50_000
 CELL_MARGIN_M = 100.0
 """The grid extends this far beyond the streets; points outside it use the KD-tree."""
 CELL_REACH_M = 150.0
 """Cells farther than this from every street are not listed (their points use the tree)."""
 CELL_MAX_PIECES = 48
 """Cells with more candidate pieces than this are not listed."""
-CELL_QUERY_K = 48
-"""Part midpoints asked of the KD-tree per cell; cells with more in reach are not listed."""
 
 
 @dataclass
@@ -371,10 +373,12 @@ class EdgeSnapper:
     def _build_cells(self, size: float | None) -> _Cells | None:
         """The grid of candidate lists (see :class:`_Cells`), or None.
 
-        ``size`` None picks the part length, or the smallest size that keeps the grid
-        within CELL_MAX cells; a grid that would need cells over CELL_MAX_SIZE_H part
+        ``size`` None picks CELL_SIZE_H part lengths, or the smallest size that keeps the
+        grid within CELL_MAX cells; a grid that would need cells over CELL_MAX_SIZE_H part
         lengths is not built (large networks use the KD-tree, which costs little next to
-        their Dijkstra passes).
+        their Dijkstra passes). The lists are first found for cells CELL_LEVELS times
+        twice as large, through the KD-tree, then refined: a cell's list is a subset of
+        its parent's, so each refinement only filters four children's copies of it.
         """
         if self.n_parts == 0:
             return None
@@ -384,15 +388,36 @@ class EdgeSnapper:
         x_min, y_min = float(xs.min()) - margin, float(ys.min()) - margin
         width = float(xs.max()) + margin - x_min
         height = float(ys.max()) + margin - y_min
+        auto = size is None
         if size is None:
-            size = max(self.h, float(np.sqrt(width * height / CELL_MAX)))
-            if size > CELL_MAX_SIZE_H * self.h:
+            size = max(CELL_SIZE_H * self.h, float(np.sqrt(width * height / CELL_MAX)))
+        while True:
+            coarse = size * 2**CELL_LEVELS
+            nxc = max(1, int(np.ceil(width / coarse)))
+            nyc = max(1, int(np.ceil(height / coarse)))
+            if (nxc * nyc) << (2 * CELL_LEVELS) <= CELL_MAX:
+                break
+            if not auto:
                 return None
-        nx = max(1, int(np.ceil(width / size)))
-        ny = max(1, int(np.ceil(height / size)))
-        if nx * ny > CELL_MAX:
+            size *= 1.02  # rounding up the grid's sides overshot the budget
+        if auto and size > CELL_MAX_SIZE_H * self.h:
             return None
+        ptr, piece, listed = self._coarse_cells(x_min, y_min, coarse, nxc, nyc)
+        for _ in range(CELL_LEVELS):
+            if not listed.any():
+                return None
+            ptr, piece, listed = self._refine(x_min, y_min, coarse, nxc, nyc, ptr, piece, listed)
+            coarse, nxc, nyc = coarse / 2, 2 * nxc, 2 * nyc
+        if not listed.any():
+            return None
+        return _Cells(x_min, y_min, coarse, nxc, nyc, ptr, piece, listed)
+
+    def _coarse_cells(
+        self, x_min: float, y_min: float, size: float, nx: int, ny: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Candidate lists of a grid through the KD-tree: (ptr, pieces, listed)."""
         r = size * np.sqrt(0.5)
+        k = CELL_MAX_PIECES * 2**CELL_LEVELS  # lists of the larger cells are longer
         pairs_cell: list[np.ndarray] = []
         pairs_piece: list[np.ndarray] = []
         listed = np.zeros(nx * ny, dtype=bool)
@@ -407,38 +432,99 @@ class EdgeSnapper:
             row, pc = (np.concatenate([f[i] for f in found]) for i in (0, 1))
             first = np.unique(row, return_index=True)[1]
             row, pc = row[first], pc[first]
-            u = np.zeros(len(row))
-            for sx in (-0.5, 0.5):
-                for sy in (-0.5, 0.5):
-                    d, _ = self._project_pieces(cx[row] + sx * size, cy[row] + sy * size, pc)
-                    np.maximum(u, d, out=u)
-            reach = u + TIE_M + CELL_EPS_M
-            c_row, c_piece, complete = self._pieces_within(cx[row], cy[row], reach + r)
+            far, _ = self._corner_distances(cx[row], cy[row], size / 2, pc)
+            reach = far + TIE_M + CELL_EPS_M
+            c_row, c_piece, complete = self._pieces_within(cx[row], cy[row], reach + r, k)
             # keep the pieces within ``reach`` of the square itself (tighter than r + reach
             # from its centre)
-            gap = self._square_distance(cx[row][c_row], cy[row][c_row], size / 2, c_piece)
-            close = gap <= reach[c_row]
+            qx, qy = cx[row][c_row], cy[row][c_row]
+            _, near = self._corner_distances(qx, qy, size / 2, c_piece)
+            close = self._square_gap(qx, qy, size / 2, c_piece, near) <= reach[c_row]
             c_row, c_piece = c_row[close], c_piece[close]
-            ok = complete.copy()
-            counts = np.bincount(c_row, minlength=len(row))
-            ok &= counts <= CELL_MAX_PIECES
+            ok = complete & (np.bincount(c_row, minlength=len(row)) <= k)
             keep = ok[c_row]
             pairs_cell.append(cell[row[c_row[keep]]])
             pairs_piece.append(c_piece[keep])
             listed[cell[row[ok]]] = True
-        if not listed.any():
-            return None
-        pc_cell = np.concatenate(pairs_cell)
-        pc_piece = np.concatenate(pairs_piece)
-        order = np.lexsort((pc_piece, pc_cell))
         ptr = np.zeros(nx * ny + 1, dtype=np.int64)
+        if not pairs_cell:
+            return ptr, np.zeros(0, np.int64), listed
+        pc_cell = np.concatenate(pairs_cell)  # ascending: chunks in order, rows in order
         np.cumsum(np.bincount(pc_cell, minlength=nx * ny), out=ptr[1:])
-        return _Cells(x_min, y_min, size, nx, ny, ptr, pc_piece[order], listed)
+        return ptr, np.concatenate(pairs_piece), listed
 
-    def _square_distance(
+    def _refine(
+        self,
+        x_min: float,
+        y_min: float,
+        size: float,
+        nx: int,
+        ny: int,
+        ptr: np.ndarray,
+        piece: np.ndarray,
+        listed: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The lists of the grid of half-size cells, from their parents' lists.
+
+        A piece that can be nearest to a point of a child can be so for the parent, which
+        contains the point; the child's bound U (the least, over the parent's pieces, of
+        their largest distance to the child's corners) is at least as tight as its own
+        nearest-piece bound.
+        """
+        half = size / 2
+        nxf, nyf = 2 * nx, 2 * ny
+        counts = np.zeros(nxf * nyf, dtype=np.int64)
+        listed_f = np.zeros(nxf * nyf, dtype=bool)
+        pieces_f: list[np.ndarray] = []
+        for lo in range(0, nxf * nyf, CELL_CHUNK):
+            fine = np.arange(lo, min(lo + CELL_CHUNK, nxf * nyf), dtype=np.int64)
+            fy, fx = np.divmod(fine, nxf)
+            parent = (fy // 2) * nx + fx // 2
+            sel = np.flatnonzero(listed[parent])
+            if not len(sel):
+                continue
+            fine, fx, fy, parent = fine[sel], fx[sel], fy[sel], parent[sel]
+            p_lo = ptr[parent]
+            cnt = ptr[parent + 1] - p_lo
+            local = np.repeat(np.arange(len(fine)), cnt)
+            starts = np.cumsum(cnt) - cnt
+            pc = piece[np.arange(len(local)) + np.repeat(p_lo - starts, cnt)]
+            qx = (x_min + (fx + 0.5) * half)[local]
+            qy = (y_min + (fy + 0.5) * half)[local]
+            far, near = self._corner_distances(qx, qy, half / 2, pc)
+            reach = np.minimum.reduceat(far, starts) + TIE_M + CELL_EPS_M
+            keep = self._square_gap(qx, qy, half / 2, pc, near) <= reach[local]
+            n_keep = np.bincount(local[keep], minlength=len(fine))
+            ok = n_keep <= CELL_MAX_PIECES
+            keep &= ok[local]
+            counts[fine[ok]] = n_keep[ok]
+            listed_f[fine[ok]] = True
+            pieces_f.append(pc[keep])  # by child, ascending; each in its parent's order
+        ptr_f = np.zeros(nxf * nyf + 1, dtype=np.int64)
+        np.cumsum(counts, out=ptr_f[1:])
+        piece_f = np.concatenate(pieces_f) if pieces_f else np.zeros(0, np.int64)
+        return ptr_f, piece_f, listed_f
+
+    def _corner_distances(
         self, cx: np.ndarray, cy: np.ndarray, a: float, piece: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Largest and smallest distance from the corners of squares (centre, half-side
+        ``a``) to pieces, elementwise. No point of a square is farther from a piece than
+        its farthest corner (distance to a segment is convex)."""
+        far = np.zeros(len(piece))
+        near = np.full(len(piece), np.inf)
+        for sx in (-a, a):
+            for sy in (-a, a):
+                d, _ = self._project_pieces(cx + sx, cy + sy, piece)
+                np.maximum(far, d, out=far)
+                np.minimum(near, d, out=near)
+        return far, near
+
+    def _square_gap(
+        self, cx: np.ndarray, cy: np.ndarray, a: float, piece: np.ndarray, corner: np.ndarray
     ) -> np.ndarray:
-        """Distance between squares (centre, half-side ``a``) and pieces, elementwise."""
+        """Distance between squares (centre, half-side ``a``) and pieces, elementwise,
+        given the least distance from the squares' corners to the pieces (``corner``)."""
         x0, y0 = self.x0[piece] - cx, self.y0[piece] - cy  # the square's centre at 0
         dx, dy = self.dx[piece], self.dy[piece]
         # the segment meets the square when its clipped parameter range is not empty
@@ -453,29 +539,25 @@ class EdgeSnapper:
                 np.maximum(lo, np.where(flat, 0.0, np.minimum(t1, t2)), out=lo)
                 np.minimum(hi, np.where(flat, 1.0, np.maximum(t1, t2)), out=hi)
                 hi[out] = -1.0
-        meets = lo <= hi
         # otherwise the nearest pair has an end of the segment or a corner of the square
-        best = np.full(len(piece), np.inf)
+        best = corner.copy()
         for ex, ey in ((x0, y0), (x0 + dx, y0 + dy)):
             np.minimum(
                 best,
                 np.hypot(np.maximum(np.abs(ex) - a, 0.0), np.maximum(np.abs(ey) - a, 0.0)),
                 out=best,
             )
-        for sx in (-a, a):
-            for sy in (-a, a):
-                d, _ = self._project_pieces(cx + sx, cy + sy, piece)
-                np.minimum(best, d, out=best)
-        best[meets] = 0.0
+        best[lo <= hi] = 0.0
         return best
 
     def _pieces_within(
-        self, cx: np.ndarray, cy: np.ndarray, radius: np.ndarray
+        self, cx: np.ndarray, cy: np.ndarray, radius: np.ndarray, k: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(centre, piece) pairs, each once, covering every piece within ``radius`` of its
-        centre (and maybe a few more), and per centre whether the search was complete."""
+        centre (and maybe a few more), and per centre whether the search was complete (it
+        asks the KD-tree for ``k`` part midpoints)."""
         n_pieces = len(self.x0)
-        k = min(CELL_QUERY_K, self.n_parts)
+        k = min(k, self.n_parts)
         half = self.h / 2
         reach = radius + half + 2 * self.tree.slack
         sd, si = self.tree.query(np.column_stack([cx, cy]), k, float(reach.max()))
@@ -554,16 +636,23 @@ class EdgeSnapper:
             keep[order[np.r_[True, (r[1:] != r[:-1]) | (s_[1:] != s_[:-1])]]] = True
         idx = np.flatnonzero(keep)
         missing = np.flatnonzero(count == 0)
-        owner = np.concatenate([row[idx], missing])
-        order2 = _stable_order(owner, n)
         m = len(missing)
+        pc = piece[idx]
+        x = self.x0[pc] + t[idx] * self.dx[pc]
+        y = self.y0[pc] + t[idx] * self.dy[pc]
+        owner = row[idx]
+        if m == 0 and (len(owner) < 2 or bool((owner[1:] >= owner[:-1]).all())):
+            # already in point order (the usual case: every point found in the grid)
+            return SnapResult(owner, street[idx], offset[idx], dist[idx], x, y, n)
+        owner = np.concatenate([owner, missing])
+        order2 = _stable_order(owner, n)
         nan = np.full(m, np.nan)
         return SnapResult(
             owner=owner[order2],
             street=np.concatenate([street[idx], np.full(m, -1, dtype=np.int64)])[order2],
             offset=np.concatenate([offset[idx], nan])[order2],
             connector=np.concatenate([dist[idx], np.full(m, np.inf)])[order2],
-            x=np.concatenate([self.x0[piece[idx]] + t[idx] * self.dx[piece[idx]], nan])[order2],
-            y=np.concatenate([self.y0[piece[idx]] + t[idx] * self.dy[piece[idx]], nan])[order2],
+            x=np.concatenate([x, nan])[order2],
+            y=np.concatenate([y, nan])[order2],
             n_points=n,
         )

@@ -411,41 +411,67 @@ def origin_times(
     ``dist``/``src`` come from :func:`node_times` (reverse=True). Unsnapped origins and
     trips over ``limit`` get inf (and -1).
     """
-    n = legs.n_points
-    t_u = legs.to_u + dist[legs.node_u]
-    t_v = legs.to_v + dist[legs.node_v]
-    pick_u = t_u < t_v
-    t = np.where(pick_u, t_u, t_v)
-    f = np.where(pick_u, src[legs.node_u], src[legs.node_v]) if src is not None else None
+    best, who = origin_times_many(
+        mg, [dist], None if src is None else [src], legs, [facilities], limit
+    )
+    return best[:, 0], (None if who is None else who[:, 0])
+
+
+def origin_times_many(
+    mg: ModeGraph,
+    dists: list[np.ndarray],
+    srcs: list[np.ndarray] | None,
+    legs: OriginLegs,
+    facilities: list[SnapResult],
+    limit: float,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`origin_times` for several categories at once: (points x categories) arrays.
+
+    The node times of all categories are read in one pass over the origins (one
+    gather per street end instead of one per category and end).
+    """
+    n, c = legs.n_points, len(dists)
+    node_t = np.column_stack(dists)  # nodes x categories: one origin reads one row
+    t = node_t[legs.node_u]
+    t += legs.to_u[:, None]
+    t_v = node_t[legs.node_v]
+    t_v += legs.to_v[:, None]
+    f = None
+    if srcs is not None:
+        node_f = np.column_stack(srcs)
+        f = np.where(t <= t_v, node_f[legs.node_u], node_f[legs.node_v])
+    np.minimum(t, t_v, out=t)
     o = legs.owner
-    if legs.group is not None:  # origins with several equally near streets: best of them
+    if legs.group is not None and len(t):  # origins on several equally near streets
         g = legs.group
-        t_best = np.minimum.reduceat(t, g) if len(t) else t
-        if f is not None:
-            # the entry holding each group's minimum (first of equals)
+        t_best = np.minimum.reduceat(t, g, axis=0)
+        if f is not None:  # the first entry of each origin reaching its best time
             size = np.diff(np.r_[g, len(t)])
-            hit = np.flatnonzero(t == np.repeat(t_best, size))
-            first = hit[np.r_[True, o[hit][1:] != o[hit][:-1]]]
-            f = f[first]
+            at = np.where(t == np.repeat(t_best, size, axis=0), np.arange(len(t))[:, None], len(t))
+            f = np.take_along_axis(f, np.minimum.reduceat(at, g, axis=0), axis=0)
         t, o = t_best, o[g]
-    best = np.full(n, np.inf)
+    best = np.full((n, c), np.inf)
     best[o] = t
     who = None
     if f is not None:
-        who = np.full(n, -1, dtype=np.int64)
+        who = np.full((n, c), -1, dtype=np.int64)
         who[o] = f
     # the direct path along a street shared by an origin and a facility
-    pairs = same_street_times(mg, legs, facilities)
-    if pairs is not None:
+    for j, fac in enumerate(facilities):
+        pairs = same_street_times(mg, legs, fac)
+        if pairs is None:
+            continue
         po, pf, pt = pairs
-        better = pt < best[po]
+        col = best[:, j]
+        better = pt < col[po]
         if better.any():
             po, pf, pt = po[better], pf[better], pt[better]
-            np.minimum.at(best, po, pt)
+            np.minimum.at(col, po, pt)
+            best[:, j] = col
             if who is not None:  # per origin, the first of its fastest shared-street trips
-                win = np.flatnonzero(pt == best[po])
+                win = np.flatnonzero(pt == col[po])
                 _, first = np.unique(po[win], return_index=True)
-                who[po[win[first]]] = pf[win[first]]
+                who[po[win[first]], j] = pf[win[first]]
     over = best > limit
     best[over] = np.inf
     if who is not None:
@@ -590,19 +616,27 @@ def travel_times(
     cats = _categories(fac, category)
     codes = fac_ok[category].to_numpy()
     legs = origin_legs(mg, osn.snap)
-    times: dict[Hashable, np.ndarray] = {}
-    ids: dict[Hashable, pd.Series] = {}
+    positions, subs, dists = [], [], []
+    srcs: list[np.ndarray] | None = [] if nearest else None
     for cat in cats:
         pos = np.flatnonzero((codes == cat) & fsn.snap.ok)
         sub = fsn.snap.take(pos)
         dist, src = node_times(mg, sub, limit, with_source=nearest)
-        best, who = origin_times(mg, dist, src, legs, sub, limit)
-        times[cat] = best
-        if nearest and who is not None:
-            ids[cat] = _labels(
-                fac_ok.index, np.where(who >= 0, pos[np.maximum(who, 0)], -1), org.index
-            )
-    out = pd.DataFrame(times, index=org.index, columns=pd.Index(cats), dtype=np.float64)
+        positions.append(pos)
+        subs.append(sub)
+        dists.append(dist)
+        if srcs is not None and src is not None:
+            srcs.append(src)
+    if cats:
+        best, who = origin_times_many(mg, dists, srcs, legs, subs, limit)
+    else:
+        best, who = np.zeros((len(org), 0)), None
+    out = pd.DataFrame(best, index=org.index, columns=pd.Index(cats), dtype=np.float64)
+    ids: dict[Hashable, pd.Series] = {}
+    if nearest and who is not None:
+        for j, (cat, pos) in enumerate(zip(cats, positions, strict=True)):
+            w = who[:, j]
+            ids[cat] = _labels(fac_ok.index, np.where(w >= 0, pos[np.maximum(w, 0)], -1), org.index)
     log(
         f"travel_times: {len(org):,} origins, {len(fac_ok):,} facilities in {len(cats)} "
         f"categories, {net.spec.label}, limit {limit:g} s"

@@ -10,6 +10,7 @@ import warnings
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import shared_file
 from helpers import oracle_times
@@ -93,3 +94,30 @@ def test_array_and_graph_forms_agree():
     ta = planner.travel_times(a, fac, org, max_time_s=600)
     tb = planner.travel_times(b, fac, org, max_time_s=600)
     np.testing.assert_allclose(ta.to_numpy(), tb.to_numpy(), atol=1e-9)
+
+
+@pytest.mark.parametrize("mode", ["walk", "drive"])
+def test_nearest_ids_reach_the_best_time(mode):
+    """Each nearest facility reported achieves its category's time: checked against the
+    times of every facility on its own (each facility made its own category). Origins
+    on street vertices meet two streets at once, facilities share streets with origins."""
+    net = Network.from_raw(grid_raw(400, seed=3, oneway=0.3), mode=mode)
+    kinds = lambda rng, n: rng.choice(["p", "q"], n)  # noqa: E731
+    fac = random_points(net, 40, seed=4, category=kinds)
+    fac.index = pd.Index([f"f{i}" for i in range(len(fac))])
+    org = random_points(net, 300, seed=5)
+    snapper = net.graph.snapper
+    on_vertex = gpd.GeoDataFrame(
+        geometry=gpd.points_from_xy(snapper.x0[:100], snapper.y0[:100]), crs=net.crs
+    )
+    org = pd.concat([org, on_vertex], ignore_index=True)
+    times, ids = planner.travel_times(net, fac, org, max_time_s=500, nearest=True)
+    each = planner.travel_times(net, fac.assign(one=fac.index), org, max_time_s=500, category="one")
+    for cat in ["p", "q"]:
+        members = fac.index[fac["category"] == cat]
+        np.testing.assert_allclose(times[cat], each[members].min(axis=1), atol=1e-9)
+        reached = np.isfinite(times[cat].to_numpy())
+        assert reached.mean() > 0.5
+        assert ids[cat].isna().to_numpy().tolist() == (~reached).tolist()
+        got = each.to_numpy()[np.flatnonzero(reached), each.columns.get_indexer(ids[cat][reached])]
+        np.testing.assert_allclose(got, times[cat].to_numpy()[reached], atol=1e-9)
