@@ -112,7 +112,8 @@ CELL_SIZE_H = 0.5
 CELL_MAX_SIZE_H = 2.0
 CELL_LEVELS = 2
 """Halvings from the grid whose lists the KD-tree finds to the grid used."""
-CELL_CHUNK = 50_000
+CELL_CHUNK = 500_000
+"""Candidate (cell, part) pairs handled at once while building the grid (bounds memory)."""
 CELL_MARGIN_M = 100.0
 """The grid extends this far beyond the streets; points outside it use the KD-tree."""
 CELL_REACH_M = 150.0
@@ -421,8 +422,9 @@ class EdgeSnapper:
         pairs_cell: list[np.ndarray] = []
         pairs_piece: list[np.ndarray] = []
         listed = np.zeros(nx * ny, dtype=bool)
-        for lo in range(0, nx * ny, CELL_CHUNK):
-            cell = np.arange(lo, min(lo + CELL_CHUNK, nx * ny), dtype=np.int64)
+        chunk = max(1, CELL_CHUNK // k)
+        for lo in range(0, nx * ny, chunk):
+            cell = np.arange(lo, min(lo + chunk, nx * ny), dtype=np.int64)
             cx = x_min + (cell % nx + 0.5) * size
             cy = y_min + (cell // nx + 0.5) * size
             # the piece nearest to each centre (any one of equals), within CELL_REACH_M
@@ -476,8 +478,10 @@ class EdgeSnapper:
         counts = np.zeros(nxf * nyf, dtype=np.int64)
         listed_f = np.zeros(nxf * nyf, dtype=bool)
         pieces_f: list[np.ndarray] = []
-        for lo in range(0, nxf * nyf, CELL_CHUNK):
-            fine = np.arange(lo, min(lo + CELL_CHUNK, nxf * nyf), dtype=np.int64)
+        longest = int(np.diff(ptr).max()) if len(ptr) > 1 else 1
+        chunk = max(1, CELL_CHUNK // max(longest, 1))
+        for lo in range(0, nxf * nyf, chunk):
+            fine = np.arange(lo, min(lo + chunk, nxf * nyf), dtype=np.int64)
             fy, fx = np.divmod(fine, nxf)
             parent = (fy // 2) * nx + fx // 2
             sel = np.flatnonzero(listed[parent])

@@ -126,9 +126,10 @@ def origin_points(origins: gpd.GeoDataFrame) -> gpd.GeoSeries:
     geom = origins.geometry
     values = geom.to_numpy()
     type_id = shapely.get_type_id(values)
-    other = (type_id >= 0) & (type_id != shapely.GeometryType.POINT) & ~shapely.is_empty(values)
+    other = (type_id >= 0) & (type_id != shapely.GeometryType.POINT)
     if not other.any():
         return geom
+    other[other] = ~shapely.is_empty(values[other])
     values = values.copy()
     values[other] = shapely.point_on_surface(values[other])
     return gpd.GeoSeries(values, index=geom.index, crs=geom.crs)

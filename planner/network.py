@@ -294,8 +294,17 @@ class Network:
             msg = "points have no CRS; set one with gdf.set_crs('EPSG:4326') (or the right code)."
             raise NoCrsError(msg)
         values = geoms.to_numpy()
-        x = shapely.get_x(values)
-        y = shapely.get_y(values)
+        try:  # the usual case: every value a non-empty point
+            x = shapely.get_x(values)
+            y = shapely.get_y(values)
+        except shapely.errors.GEOSException:  # empty points among them
+            ok = (shapely.get_type_id(values) == shapely.GeometryType.POINT) & ~shapely.is_empty(
+                values
+            )
+            x = np.full(len(values), np.nan)
+            y = np.full(len(values), np.nan)
+            x[ok] = shapely.get_x(values[ok])
+            y[ok] = shapely.get_y(values[ok])
         src = pyproj.CRS.from_user_input(geoms.crs)
         if not src.equals(self.crs):
             key = src.to_wkt()

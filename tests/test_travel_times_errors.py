@@ -8,7 +8,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
-from helpers import graph, points
+from helpers import X0, Y0, graph, points
 
 import planner
 from planner.errors import InputError, MissingColumnError, NoCrsError, PlannerError
@@ -113,3 +113,25 @@ def test_inputs_are_not_modified(net):
     planner.travel_times(net, fac, org, max_time_s=100)
     pd.testing.assert_frame_equal(fac, before_f)
     pd.testing.assert_frame_equal(org, before_o)
+
+
+def test_empty_and_missing_geometries_are_unreachable(net):
+    """Origins with an empty point, no geometry or an empty polygon get inf and one
+    warning, in the network's CRS and in another; a polygon starts from inside it."""
+    fac = points([(0, 0)], category=["x"])
+    org = points([(30, 5)] * 5)
+    geoms = org.geometry.to_numpy().copy()
+    geoms[1:] = [
+        shapely.Point(),
+        None,
+        shapely.Polygon(),
+        shapely.box(X0 + 40, Y0 - 5, X0 + 60, Y0 + 5),  # its point: (50, 0), on the street
+    ]
+    org = org.set_geometry(gpd.GeoSeries(geoms, crs=org.crs))
+    for o in (org, org.to_crs(4326)):
+        with pytest.warns(planner.errors.PlannerWarning, match=r"^3 origins are farther"):
+            t = planner.travel_times(net, fac, o, max_time_s=1000)
+        got = t["x"].tolist()
+        assert got[0] == pytest.approx(35.0, abs=1e-4)  # 5 m to the street, 30 m along it
+        assert got[1:4] == [math.inf] * 3
+        assert got[4] == pytest.approx(50.0, abs=1e-4)
