@@ -213,8 +213,8 @@ class _Cells:
     size: float
     nx: int
     ny: int
-    ptr: np.ndarray  # int64, nx * ny + 1
-    piece: np.ndarray  # int64, pieces of every cell, cell after cell
+    ptr: np.ndarray  # int32 (int64 for huge grids), nx * ny + 1
+    piece: np.ndarray  # same type: pieces of every cell, cell after cell
     listed: np.ndarray  # bool per cell: False sends its points to the KD-tree
 
     def split(self, px: np.ndarray, py: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -411,7 +411,11 @@ class EdgeSnapper:
             coarse, nxc, nyc = coarse / 2, 2 * nxc, 2 * nyc
         if not listed.any():
             return None
-        return _Cells(x_min, y_min, coarse, nxc, nyc, ptr, piece, listed)
+        # 32-bit lists: half the memory the random lookups of a query walk through
+        small = np.int32 if max(len(piece), len(self.x0)) < 2**31 - 1 else np.int64
+        return _Cells(
+            x_min, y_min, coarse, nxc, nyc, ptr.astype(small), piece.astype(small), listed
+        )
 
     def _coarse_cells(
         self, x_min: float, y_min: float, size: float, nx: int, ny: int
@@ -620,7 +624,8 @@ class EdgeSnapper:
     ) -> SnapResult:
         """One entry per (point, equally-near street); -1 for points beyond the limit."""
         ok = dist <= max_dist
-        row, piece, dist, t = row[ok], piece[ok], dist[ok], t[ok]
+        if not ok.all():
+            row, piece, dist, t = row[ok], piece[ok], dist[ok], t[ok]
         street = self.piece_street[piece]
         geo = (1.0 - t) * self.off_start[piece] + t * self.off_end[piece]
         glen = self.street_geom_len[street]
@@ -638,24 +643,27 @@ class EdgeSnapper:
             order = mi[np.lexsort((offset[mi], dist[mi], street[mi], row[mi]))]
             r, s_ = row[order], street[order]
             keep[order[np.r_[True, (r[1:] != r[:-1]) | (s_[1:] != s_[:-1])]]] = True
-        idx = np.flatnonzero(keep)
+        if not keep.all():
+            idx = np.flatnonzero(keep)
+            row, piece, street, offset, dist, t = (
+                a[idx] for a in (row, piece, street, offset, dist, t)
+            )
         missing = np.flatnonzero(count == 0)
         m = len(missing)
-        pc = piece[idx]
-        x = self.x0[pc] + t[idx] * self.dx[pc]
-        y = self.y0[pc] + t[idx] * self.dy[pc]
-        owner = row[idx]
+        x = self.x0[piece] + t * self.dx[piece]
+        y = self.y0[piece] + t * self.dy[piece]
+        owner = row
         if m == 0 and (len(owner) < 2 or bool((owner[1:] >= owner[:-1]).all())):
             # already in point order (the usual case: every point found in the grid)
-            return SnapResult(owner, street[idx], offset[idx], dist[idx], x, y, n)
+            return SnapResult(owner, street, offset, dist, x, y, n)
         owner = np.concatenate([owner, missing])
         order2 = _stable_order(owner, n)
         nan = np.full(m, np.nan)
         return SnapResult(
             owner=owner[order2],
-            street=np.concatenate([street[idx], np.full(m, -1, dtype=np.int64)])[order2],
-            offset=np.concatenate([offset[idx], nan])[order2],
-            connector=np.concatenate([dist[idx], np.full(m, np.inf)])[order2],
+            street=np.concatenate([street, np.full(m, -1, dtype=np.int64)])[order2],
+            offset=np.concatenate([offset, nan])[order2],
+            connector=np.concatenate([dist, np.full(m, np.inf)])[order2],
             x=np.concatenate([x, nan])[order2],
             y=np.concatenate([y, nan])[order2],
             n_points=n,

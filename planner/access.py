@@ -510,7 +510,7 @@ def _categories(fac: gpd.GeoDataFrame, category: str) -> list[Hashable]:
     col = fac[category]
     if isinstance(col.dtype, pd.CategoricalDtype):
         return list(col.cat.categories)
-    return list(pd.unique(col.dropna()))
+    return [v for v in pd.unique(col.to_numpy()) if not pd.isna(v)]  # one per category
 
 
 def _labels(index: pd.Index, pos: np.ndarray, out_index: pd.Index) -> pd.Series:
@@ -609,7 +609,7 @@ def travel_times(
 
     fvalues = fac.geometry.to_numpy()
     present = shapely.is_geometry(fvalues) & ~shapely.is_empty(fvalues)
-    fac_ok = fac[present]
+    fac_ok = fac if present.all() else fac[present]
     fsn = snap_layer(net, fac_ok.geometry)
     osn = snap_origins(net, org, entrances)
     _warn_unsnapped(fsn.snap, osn.snap, int((~present).sum()), net)
