@@ -348,9 +348,10 @@ class OriginLegs:
     """Snapped origins with the time of their first leg to each end of their street.
 
     One entry per (origin, equally-near street), sorted by origin; ``group`` holds the
-    first entry of each origin that has entries (all of them when no origin has two), and
-    ``by_street``/``street_ptr`` list the entries street by street, so that per category
-    only the streets holding facilities are looked at.
+    first entry of each origin that has entries and ``multi`` the entries of origins that
+    have several (both None when no origin has two); ``by_street``/``street_ptr`` list
+    the entries street by street, so that per category only the streets holding
+    facilities are looked at.
     """
 
     owner: np.ndarray
@@ -363,6 +364,7 @@ class OriginLegs:
     to_v: np.ndarray
     n_points: int
     group: np.ndarray | None
+    multi: np.ndarray | None
     by_street: np.ndarray
     street_ptr: np.ndarray
 
@@ -376,6 +378,10 @@ def origin_legs(mg: ModeGraph, origins: SnapResult) -> OriginLegs:
     owner = origins.owner[e]
     repeated = len(owner) > 1 and bool((owner[1:] == owner[:-1]).any())
     group = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]]) if repeated else None
+    multi = None
+    if repeated:  # the entries of origins that have several
+        same = owner[1:] == owner[:-1]
+        multi = np.flatnonzero(np.r_[same, False] | np.r_[False, same])
     # entries grouped by street, in order: a counting sort (scipy's COO -> CSR)
     n_e = len(s)
     lists = sp.coo_matrix(
@@ -394,6 +400,7 @@ def origin_legs(mg: ModeGraph, origins: SnapResult) -> OriginLegs:
         to_v=conn + _part(mg.length[s] - off, mg.fwd_tpm[s]),
         n_points=origins.n_points,
         group=group,
+        multi=multi,
         by_street=by_street,
         street_ptr=street_ptr,
     )
@@ -443,36 +450,38 @@ def origin_times_many(
         f = np.where(t <= t_v, node_f[legs.node_u], node_f[legs.node_v])
     np.minimum(t, t_v, out=t)
     o = legs.owner
-    if legs.group is not None and len(t):  # origins on several equally near streets
-        g = legs.group
-        t_best = np.minimum.reduceat(t, g, axis=0)
-        if f is not None:  # the first entry of each origin reaching its best time
+    best = np.full((n, c), np.inf)
+    who = None
+    if f is not None:
+        if legs.group is not None and len(t):  # origins on several equally near streets
+            g = legs.group
+            t_best = np.minimum.reduceat(t, g, axis=0)
+            # the first entry of each origin reaching its best time
             size = np.diff(np.r_[g, len(t)])
             at = np.where(t == np.repeat(t_best, size, axis=0), np.arange(len(t))[:, None], len(t))
             f = np.take_along_axis(f, np.minimum.reduceat(at, g, axis=0), axis=0)
-        t, o = t_best, o[g]
-    best = np.full((n, c), np.inf)
-    best[o] = t
-    who = None
-    if f is not None:
+            t, o = t_best, o[g]
+        best[o] = t
         who = np.full((n, c), -1, dtype=np.int64)
         who[o] = f
+    else:
+        best[o] = t  # an origin on several streets gets one of them here, ...
+        if legs.multi is not None:  # ... then the best of them
+            np.minimum.at(best, o[legs.multi], t[legs.multi])
     # the direct path along a street shared by an origin and a facility
-    for j, fac in enumerate(facilities):
-        pairs = same_street_times(mg, legs, fac)
-        if pairs is None:
-            continue
-        po, pf, pt = pairs
-        col = best[:, j]
-        better = pt < col[po]
+    pairs = same_street_times_many(mg, legs, facilities)
+    if pairs is not None:
+        po, pc, pf, pt = pairs
+        flat = best.reshape(-1)  # a view: (origin, category) -> origin * c + category
+        key = po * c + pc
+        better = pt < flat[key]
         if better.any():
-            po, pf, pt = po[better], pf[better], pt[better]
-            np.minimum.at(col, po, pt)
-            best[:, j] = col
+            key, pf, pt = key[better], pf[better], pt[better]
+            np.minimum.at(flat, key, pt)
             if who is not None:  # per origin, the first of its fastest shared-street trips
-                win = np.flatnonzero(pt == col[po])
-                _, first = np.unique(po[win], return_index=True)
-                who[po[win[first]], j] = pf[win[first]]
+                win = np.flatnonzero(pt == flat[key])
+                _, first = np.unique(key[win], return_index=True)
+                who.reshape(-1)[key[win[first]]] = pf[win[first]]
     over = best > limit
     best[over] = np.inf
     if who is not None:
@@ -489,21 +498,38 @@ def same_street_times(
     streets through the origins' street lists: cost grows with the facilities and the
     pairs, never with origins x facilities (nor with all the origins).
     """
-    fi = facilities.entries()
-    lo = legs.street_ptr[facilities.street[fi]]
-    cnt = legs.street_ptr[facilities.street[fi] + 1] - lo
+    pairs = same_street_times_many(mg, legs, [facilities])
+    return None if pairs is None else (pairs[0], pairs[2], pairs[3])
+
+
+def same_street_times_many(
+    mg: ModeGraph, legs: OriginLegs, facilities: list[SnapResult]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """:func:`same_street_times` of several categories in one pass:
+    (origin, category, facility, seconds)."""
+    fis = [fac.entries() for fac in facilities]
+    f_cat = np.repeat(np.arange(len(facilities)), [len(fi) for fi in fis])
+    f_street, f_off, f_conn, f_owner = (
+        np.concatenate([getattr(fac, a)[fi] for fac, fi in zip(facilities, fis, strict=True)])
+        if fis
+        else np.zeros(0)
+        for a in ("street", "offset", "connector", "owner")
+    )
+    f_street = f_street.astype(np.int64, copy=False)
+    lo = legs.street_ptr[f_street]
+    cnt = legs.street_ptr[f_street + 1] - lo
     total = int(cnt.sum())
     if total == 0:
         return None
-    fi = np.repeat(fi, cnt)
+    fi = np.repeat(np.arange(len(f_street)), cnt)
     starts = np.cumsum(cnt) - cnt
     oi = legs.by_street[np.arange(total) + np.repeat(lo - starts, cnt)]
     st = legs.street[oi]
-    delta = facilities.offset[fi] - legs.offset[oi]
-    base = (legs.connector[oi] + facilities.connector[fi]) * mg.conn_tpm[st]
+    delta = f_off[fi] - legs.offset[oi]
+    base = (legs.connector[oi] + f_conn[fi]) * mg.conn_tpm[st]
     fwd = np.where(delta >= 0, base + _part(delta, mg.fwd_tpm[st]), np.inf)
     bwd = np.where(delta <= 0, base + _part(-delta, mg.bwd_tpm[st]), np.inf)
-    return legs.owner[oi], facilities.owner[fi], np.minimum(fwd, bwd)
+    return legs.owner[oi], f_cat[fi], f_owner[fi].astype(np.int64), np.minimum(fwd, bwd)
 
 
 def _categories(fac: gpd.GeoDataFrame, category: str) -> list[Hashable]:
