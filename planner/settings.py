@@ -37,11 +37,16 @@ snap_sample_m : float or None
     the median straight piece of the network's polylines, between 5 and 20 m. Only
     speed depends on it: the nearest edge found is exact for any value.
 snap_cell_m : float or None
-    Side of the grid cells in which the snapping index lists, per cell, every edge piece
-    that can be nearest to a point of the cell. None (default) picks the part length
-    (``snap_sample_m``), larger where needed to stay within 500,000 cells, and no grid
-    for networks too large for that (they use the KD-tree only); 0 turns the grid off.
-    Speed only: answers are exact either way.
+    Side of the cells of the snapping grid, which lists per cell every edge piece that
+    can be nearest to a point of the cell. None (default) picks half the part length
+    (``snap_sample_m``), larger where needed to stay within 500,000 cells; networks too
+    large for that snap with the KD-tree only. 0 turns the grid off. Speed only: the
+    answers are exact either way.
+snap_grid : str
+    When the snapping grid is built: "auto" (default) once a network mode has snapped
+    about twice as many points as the grid has cells, so that one-off runs never wait
+    for it; "always" when the mode is first used; "never". ``Network.prepare_snapping()``
+    builds it on request.
 
 Isochrones (display only)
 -------------------------
@@ -128,6 +133,7 @@ drive_speed_factor: float = 1.0
 max_snap_m: float = 500.0
 snap_sample_m: float | None = None
 snap_cell_m: float | None = None
+snap_grid: str = "auto"
 
 isochrone_buffer_m: float = 50.0
 isochrone_cell_m: float = 10.0

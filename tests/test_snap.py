@@ -86,9 +86,10 @@ def check(net, xy, limit):
 
 def test_grid_equals_tree_and_shapely_on_helsinki(helsinki_walk):
     net = helsinki_walk
+    assert net.prepare_snapping()  # a small city: the grid is built
     snapper = net.graph.snapper
     cells = snapper.cells
-    assert cells is not None  # a small city: the grid is built
+    assert cells is not None
     assert cells.listed.mean() > 0.9
     xy = awkward_points(snapper, 1500, seed=1)
     res = check(net, xy, 500.0)
@@ -107,6 +108,7 @@ def test_grid_equals_tree_and_shapely_on_helsinki(helsinki_walk):
 def test_grid_sizes_give_the_same_answers(monkeypatch, cell_m):
     monkeypatch.setattr(planner.settings, "snap_cell_m", cell_m)
     net = Network.from_raw(grid_raw(400, seed=4), mode="walk")
+    net.prepare_snapping()
     cells = net.graph.snapper.cells
     assert cells is not None and cells.size == cell_m
     check(net, awkward_points(net.graph.snapper, 400, seed=2), 300.0)
@@ -115,10 +117,43 @@ def test_grid_sizes_give_the_same_answers(monkeypatch, cell_m):
 def test_grid_off_and_too_large(monkeypatch):
     monkeypatch.setattr(planner.settings, "snap_cell_m", 0)
     net = Network.from_raw(grid_raw(400, seed=1), mode="walk")
+    assert not net.prepare_snapping()
     assert net.graph.snapper.cells is None
     monkeypatch.setattr(planner.settings, "snap_cell_m", None)
     monkeypatch.setattr(planner._snap, "CELL_MAX", 50)
     net = Network.from_raw(grid_raw(400, seed=1), mode="walk")
+    assert not net.prepare_snapping()
     assert net.graph.snapper.cells is None  # falls back to the KD-tree
     x, y = net.graph.snapper.x0[:5], net.graph.snapper.y0[:5]
     assert net.graph.snapper.query(x, y, 100.0).ok.all()
+
+
+def test_grid_is_built_once_it_pays_off(monkeypatch):
+    """'auto': one-off snaps never build the grid; once the points snapped reach twice
+    its cells it is built, and the answers do not change. 'always' builds it at once,
+    'never' never, and a wrong value names the setting."""
+    net = Network.from_raw(grid_raw(400, seed=2), mode="walk")
+    snapper = net.graph.snapper
+    assert snapper.grid_state == "pending"
+    budget = int(planner._snap.GRID_AFTER * snapper._grid_cells)
+    rng = np.random.default_rng(0)
+    pick = rng.integers(0, len(snapper.x0), 2000)
+    x, y = snapper.x0[pick] + rng.normal(0, 20, 2000), snapper.y0[pick] + rng.normal(0, 20, 2000)
+    first = snapper.query(x, y, 500.0)
+    assert snapper.cells is None and snapper.snapped == 2000
+    while snapper.snapped < budget - 2000:
+        snapper.query(x, y, 500.0)
+    assert snapper.cells is None
+    again = snapper.query(x, y, 500.0)
+    assert snapper.grid_state == "built" and snapper.cells is not None
+    assert entries(again).keys() == entries(first).keys()
+    np.testing.assert_allclose(again.connector, first.connector, atol=1e-9)
+
+    monkeypatch.setattr(planner.settings, "snap_grid", "always")
+    assert Network.from_raw(grid_raw(400, seed=2), mode="walk").graph.snapper.cells is not None
+    monkeypatch.setattr(planner.settings, "snap_grid", "never")
+    net = Network.from_raw(grid_raw(400, seed=2), mode="walk")
+    assert not net.prepare_snapping()
+    monkeypatch.setattr(planner.settings, "snap_grid", "sometimes")
+    with pytest.raises(planner.errors.InputError, match=r"settings.snap_grid must be 'auto'"):
+        Network.from_raw(grid_raw(400, seed=2), mode="walk").graph  # noqa: B018
