@@ -15,7 +15,9 @@ What each method does (5 categories, >= 700 facilities, 20,000 origins near stre
 walk 4 km/h, 15 minutes):
 
 planner     planner.travel_times: edge snapping of every origin and facility (exact,
-            polyline-following) + one multi-source Dijkstra per category.
+            polyline-following) + one multi-source Dijkstra per category. The snapping
+            index is built once per network before timing (Network.prepare_snapping:
+            the grid of candidate pieces on networks small enough for one).
 scipy       bare scipy pass on the same CSR: origins and facilities snapped to their
             nearest *node* with a prebuilt KD-tree, one scipy dijkstra(min_only=True)
             per category, read at the origin nodes. No connectors, no partial edges.
@@ -377,8 +379,8 @@ def table(results, markdown=False):
             if "reached_share" in r:
                 note += f"; {r['reached_share']:.0%} of origin-category pairs within 15 min"
             if "index_s" in r:
-                how = "snapping grid" if r["grid"] else "no grid (KD-tree)"
-                note += f"; mode + index built once in {r['index_s']:.2f} s, {how}"
+                how = f"grid built in {r['index_s']:.2f} s" if r["grid"] else "KD-tree (no grid)"
+                note += f"; snapping: {how}"
             if r.get("extrapolated"):
                 note += f"; extrapolated from {r['sampled_facilities']} facilities"
             rss = f"{r['peak_rss_mb']:.0f}"
