@@ -102,6 +102,43 @@ def _stable_order(owner: np.ndarray, n: int) -> np.ndarray:
     return order
 
 
+def expand_lists(lo: np.ndarray, cnt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flatten CSR-style lists: list ``i`` holds positions ``lo[i] .. lo[i] + cnt[i] - 1``.
+
+    Returns (owner, position, starts): for each flattened item the list it came from
+    and its position, and where each list starts in the flattened order.
+    """
+    owner = np.repeat(np.arange(len(cnt)), cnt)
+    starts = np.cumsum(cnt) - cnt
+    position = np.arange(len(owner)) + np.repeat(lo - starts, cnt)
+    return owner, position, starts
+
+
+def _project_segments(
+    px: np.ndarray,
+    py: np.ndarray,
+    x0: np.ndarray,
+    y0: np.ndarray,
+    dx: np.ndarray,
+    dy: np.ndarray,
+    inv_len2: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distance from points to segments (start, direction, 1 / squared length; all
+    elementwise) and the clipped parameter of the projection (0 for a zero-length one)."""
+    rx = px - x0
+    ry = py - y0
+    t = rx * dx
+    t += ry * dy
+    t *= inv_len2
+    np.clip(t, 0.0, 1.0, out=t)
+    rx -= t * dx
+    ry -= t * dy
+    rx *= rx
+    ry *= ry
+    rx += ry
+    return np.sqrt(rx, out=rx), t
+
+
 TIE_M = 1e-6
 """Streets within this many metres of the nearest one count as equally near."""
 
@@ -123,6 +160,8 @@ CELL_REACH_M = 150.0
 """Cells farther than this from every street are not listed (their points use the tree)."""
 CELL_MAX_PIECES = 48
 """Cells with more candidate pieces than this are not listed."""
+CELL_EPS_M = 1e-3
+"""Margin added to every grid-cell search radius, far above float64 rounding."""
 
 
 @dataclass
@@ -195,20 +234,17 @@ class SnapResult:
         )
 
 
-CELL_EPS_M = 1e-3
-"""Margin added to every grid-cell search radius, far above float64 rounding."""
-
-
 @dataclass
 class _Cells:
     """A grid over the streets; each cell lists every piece that can be nearest to a
     point in it (or is flagged, and its points go to the KD-tree).
 
-    For a cell with centre c and half-diagonal r, let P be the piece nearest to c and U
-    the largest distance from the cell's corners to P (distance to a segment is convex,
-    so no point of the square is farther from P). Every point p of the cell is then
-    within U of a piece, and a piece Q at most TIE_M farther than p's nearest one has
-    |cQ| <= |pQ| + r <= U + TIE_M + r. The cell lists all pieces within that radius of c.
+    Let U be the largest distance from the cell's corners to some piece P (distance to a
+    segment is convex, so no point of the square is farther from P). Every point p of the
+    cell is then within U of a piece, and a piece Q at most TIE_M farther than p's nearest
+    one lies within U + TIE_M of p, hence of the square. The cell lists every piece within
+    U + TIE_M (+ CELL_EPS_M) of the square; P is the piece nearest the centre, or for a
+    refined cell the best of its parent's list.
     """
 
     x_min: float
@@ -229,13 +265,10 @@ class _Cells:
         hit = inside & self.listed[cell]
         return rows[hit], cell[hit], rows[~hit]
 
-    @property
-    def nbytes(self) -> int:
-        return int(self.ptr.nbytes + self.piece.nbytes + self.listed.nbytes)
-
 
 class EdgeSnapper:
-    """KD-tree over samples of street pieces; see the module docstring."""
+    """KD-tree over parts of street pieces (see the module docstring) and, on networks
+    small enough, a grid of per-cell candidate pieces (:class:`_Cells`)."""
 
     def __init__(
         self,
@@ -299,17 +332,27 @@ class EdgeSnapper:
         off = grid == "never" or (cell_m is not None and cell_m <= 0) or not self.n_parts
         self.grid_state = "off" if off else "pending"
         self.snapped = 0  # points snapped so far (the grid pays off after enough of them)
-        self._grid_cells = self._estimate_cells() if not off else 0
+        # the grid's area: the streets' extent plus CELL_MARGIN_M all round
+        self._grid_origin = (0.0, 0.0)
+        self._grid_span = (0.0, 0.0)
+        self._grid_cells = 0
+        if not off:
+            xs = np.concatenate([x0, x1])
+            ys = np.concatenate([y0, y1])
+            self._grid_origin = (float(xs.min()) - CELL_MARGIN_M, float(ys.min()) - CELL_MARGIN_M)
+            self._grid_span = (
+                float(np.ptp(xs)) + 2 * CELL_MARGIN_M,
+                float(np.ptp(ys)) + 2 * CELL_MARGIN_M,
+            )
+            size = cell_m or self._default_cell_size()
+            self._grid_cells = int(self._grid_span[0] * self._grid_span[1] / size**2)
         if grid == "always":
             self.build_grid()
 
-    def _estimate_cells(self) -> int:
-        """Cells the default grid would have (a quick bound, without building it)."""
-        xs = np.concatenate([self.x0, self.x0 + self.dx])
-        ys = np.concatenate([self.y0, self.y0 + self.dy])
-        area = (float(np.ptp(xs)) + 2 * CELL_MARGIN_M) * (float(np.ptp(ys)) + 2 * CELL_MARGIN_M)
-        size = self.cell_m or max(CELL_SIZE_H * self.h, float(np.sqrt(area / CELL_MAX)))
-        return int(area / size**2)
+    def _default_cell_size(self) -> float:
+        """CELL_SIZE_H part lengths, or larger to keep the grid within CELL_MAX cells."""
+        area = self._grid_span[0] * self._grid_span[1]
+        return max(CELL_SIZE_H * self.h, float(np.sqrt(area / CELL_MAX)))
 
     def build_grid(self) -> bool:
         """Build the grid of candidate lists now (see :class:`_Cells`); True if built.
@@ -332,20 +375,16 @@ class EdgeSnapper:
     def _project(
         self, px: np.ndarray, py: np.ndarray, part: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Distance from points to parts (elementwise) and the clipped parameter on the part."""
-        dx, dy = self.part_dx[part], self.part_dy[part]
-        rx = px - self.part_x[part]
-        ry = py - self.part_y[part]
-        t = rx * dx
-        t += ry * dy
-        t *= self.part_inv_len2[part]  # a zero-length part has t = 0: its start point
-        np.clip(t, 0.0, 1.0, out=t)
-        rx -= t * dx
-        ry -= t * dy
-        rx *= rx
-        ry *= ry
-        rx += ry
-        return np.sqrt(rx, out=rx), t
+        """Distance from points to parts (elementwise) and the parameter on the part."""
+        return _project_segments(
+            px,
+            py,
+            self.part_x[part],
+            self.part_y[part],
+            self.part_dx[part],
+            self.part_dy[part],
+            self.part_inv_len2[part],
+        )
 
     def query(self, px: np.ndarray, py: np.ndarray, max_dist: float) -> SnapResult:
         """Snap points to their nearest street within ``max_dist`` metres."""
@@ -375,19 +414,15 @@ class EdgeSnapper:
         self, px: np.ndarray, py: np.ndarray, piece: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Distance from points to whole pieces (elementwise) and the parameter on them."""
-        dx, dy = self.dx[piece], self.dy[piece]
-        rx = px - self.x0[piece]
-        ry = py - self.y0[piece]
-        t = rx * dx
-        t += ry * dy
-        t *= self.inv_len2[piece]
-        np.clip(t, 0.0, 1.0, out=t)
-        rx -= t * dx
-        ry -= t * dy
-        rx *= rx
-        ry *= ry
-        rx += ry
-        return np.sqrt(rx, out=rx), t
+        return _project_segments(
+            px,
+            py,
+            self.x0[piece],
+            self.y0[piece],
+            self.dx[piece],
+            self.dy[piece],
+            self.inv_len2[piece],
+        )
 
     def _cell_nearest(
         self, qx: np.ndarray, qy: np.ndarray, rows: np.ndarray, cell: np.ndarray
@@ -396,10 +431,8 @@ class EdgeSnapper:
         cells = self.cells
         assert cells is not None
         lo = cells.ptr[cell]
-        cnt = cells.ptr[cell + 1] - lo
-        local = np.repeat(np.arange(len(rows)), cnt)
-        starts = np.cumsum(cnt) - cnt
-        piece = cells.piece[np.arange(len(local)) + np.repeat(lo - starts, cnt)]
+        local, at, starts = expand_lists(lo, cells.ptr[cell + 1] - lo)
+        piece = cells.piece[at]
         d, t = self._project_pieces(qx[local], qy[local], piece)
         best = np.minimum.reduceat(d, starts)
         near = np.flatnonzero(d <= best[local] + TIE_M)
@@ -417,15 +450,11 @@ class EdgeSnapper:
         """
         if self.n_parts == 0:
             return None
-        xs = np.concatenate([self.x0, self.x0 + self.dx])
-        ys = np.concatenate([self.y0, self.y0 + self.dy])
-        margin = CELL_MARGIN_M
-        x_min, y_min = float(xs.min()) - margin, float(ys.min()) - margin
-        width = float(xs.max()) + margin - x_min
-        height = float(ys.max()) + margin - y_min
+        x_min, y_min = self._grid_origin
+        width, height = self._grid_span
         auto = size is None
         if size is None:
-            size = max(CELL_SIZE_H * self.h, float(np.sqrt(width * height / CELL_MAX)))
+            size = self._default_cell_size()
         while True:
             coarse = size * 2**CELL_LEVELS
             nxc = max(1, int(np.ceil(width / coarse)))
@@ -526,11 +555,8 @@ class EdgeSnapper:
             if not len(sel):
                 continue
             fine, fx, fy, parent = fine[sel], fx[sel], fy[sel], parent[sel]
-            p_lo = ptr[parent]
-            cnt = ptr[parent + 1] - p_lo
-            local = np.repeat(np.arange(len(fine)), cnt)
-            starts = np.cumsum(cnt) - cnt
-            pc = piece[np.arange(len(local)) + np.repeat(p_lo - starts, cnt)]
+            local, at, starts = expand_lists(ptr[parent], ptr[parent + 1] - ptr[parent])
+            pc = piece[at]
             qx = (x_min + (fx + 0.5) * half)[local]
             qy = (y_min + (fy + 0.5) * half)[local]
             far, near = self._corner_distances(qx, qy, half / 2, pc)

@@ -27,7 +27,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from . import settings
 from ._log import log
-from ._snap import SnapResult
+from ._snap import SnapResult, expand_lists
 from .errors import InputError, MissingColumnError, NoCrsError, PlannerWarning
 from .network import ModeGraph, Network
 
@@ -521,9 +521,8 @@ def same_street_times_many(
     total = int(cnt.sum())
     if total == 0:
         return None
-    fi = np.repeat(np.arange(len(f_street)), cnt)
-    starts = np.cumsum(cnt) - cnt
-    oi = legs.by_street[np.arange(total) + np.repeat(lo - starts, cnt)]
+    fi, at, _ = expand_lists(lo, cnt)
+    oi = legs.by_street[at]
     st = legs.street[oi]
     delta = f_off[fi] - legs.offset[oi]
     base = (legs.connector[oi] + f_conn[fi]) * mg.conn_tpm[st]
