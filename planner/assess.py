@@ -26,13 +26,13 @@ from scipy.spatial import cKDTree
 from . import settings
 from ._log import log
 from .access import (
+    CategoryJob,
     _warn_unsnapped,
+    category_times,
     check_facilities,
     check_gdf,
     check_network,
-    node_times,
     origin_legs,
-    origin_times,
     snap_layer,
     snap_origins,
 )
@@ -347,9 +347,9 @@ def assess(
         k = key_of[c.id]
         keys[k] = max(keys.get(k, 0.0), c.threshold)
     nets = {k: _net_for(k, base, by_mode) for k in keys}
-    values: dict[tuple[str, EngineKey], np.ndarray] = {}
     n = len(blk)
     warned = False
+    jobs: dict[tuple[str, EngineKey], CategoryJob] = {}  # all modes' passes run together
     for k, net in nets.items():
         mg = net.graph
         osn = snap_origins(net, blk, entrances)
@@ -363,8 +363,9 @@ def assess(
                 continue
             pos = rows_of[cat]
             sub = fsn.snap.take(pos[fsn.snap.ok[pos]]) if len(pos) else fsn.snap.take(pos)
-            dist, _ = node_times(mg, sub, keys[k])
-            values[(cat, k)], _ = origin_times(mg, dist, None, legs, sub, keys[k])
+            jobs[(cat, k)] = CategoryJob(mg, legs, sub, keys[k])
+    times = category_times(list(jobs.values()))
+    values = {key: t for key, (t, _) in zip(jobs, times, strict=True)}
 
     # straight-line distance to the nearest facility of each needed category
     bx, by = base.to_metric(_points(blk))

@@ -87,6 +87,8 @@ class ModeGraph:
     csr: sp.csr_matrix
     csr_t: sp.csr_matrix
     snapper: EdgeSnapper
+    node_x: np.ndarray | None = field(default=None, repr=False)
+    node_y: np.ndarray | None = field(default=None, repr=False)
     buffers: dict[str, Any] = field(default_factory=dict, repr=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -449,6 +451,8 @@ class Network:
             csr=csr,
             csr_t=csr_t,
             snapper=snapper,
+            node_x=self.x,
+            node_y=self.y,
         )
 
     def _snapper(

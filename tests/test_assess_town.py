@@ -308,21 +308,25 @@ def test_targets(result):
 
 
 def test_each_category_and_mode_runs_once(monkeypatch):
-    """7 circles share engine passes: walk 19 categories, walk distance 3, bicycle 6."""
+    """7 circles share engine passes: walk 19 categories, walk distance 3, bicycle 6, all
+    handed to the engine at once (so that they run side by side on its threads)."""
     import importlib
 
     mod = importlib.import_module("planner.assess")
     calls = []
-    real = mod.node_times
+    batches = []
+    real = mod.category_times
 
-    def counting(mg, snap, limit, **kw):
-        calls.append((mg.spec.name, mg.spec.speed_kph, limit))
-        return real(mg, snap, limit, **kw)
+    def counting(jobs, **kw):
+        batches.append(len(jobs))
+        calls.extend((j.mg.spec.name, j.mg.spec.speed_kph, j.limit) for j in jobs)
+        return real(jobs, **kw)
 
-    monkeypatch.setattr(mod, "node_times", counting)
+    monkeypatch.setattr(mod, "category_times", counting)
     net, fac, blocks, communities = town()
     planner.assess(net, fac, blocks, communities=communities)
     assert len(calls) == 19 + 3 + 6
+    assert batches == [19 + 3 + 6]
     assert {(m, s, lim) for m, s, lim in calls} == {
         ("walk", 4.0, 1800.0),
         ("walk", 3.6, 5000.0),

@@ -1,0 +1,519 @@
+"""Compiled kernels of the engine: multi-source Dijkstra and per-category origin times.
+
+Compiled with numba (``nogil=True, cache=True``): each kernel runs one category (or one
+chunk of points) without holding the GIL, so :mod:`planner._parallel` runs categories
+side by side on a thread pool. The arithmetic is written operation by operation like
+the numpy/scipy path it replaces, so that the answers are the same to the last bit
+(the scipy path stays as the fallback and as the oracle in the tests).
+
+Dijkstra here is a label-setting search with a 4-ary heap (lazy deletion) on the
+mode's CSR renumbered along a Z-curve (:func:`planner.access.kernel_graph`). Its answer
+is, for every node, the least over all paths of the left-to-right float sum of the link
+times, which is also what scipy's Fibonacci-heap Dijkstra returns. A node is kept when
+its time is at most ``limit`` (scipy's rule).
+
+This module imports numba at import time; import it through
+:func:`planner._parallel.kernels`, which falls back to the scipy path without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import numpy as np
+from numba import njit
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _compiled(fn: _F) -> _F:
+    """Compile without the GIL, cached on disk (see ``settings.jit_cache_dir``)."""
+    return cast(_F, njit(nogil=True, cache=True, boundscheck=False)(fn))
+
+
+@_compiled
+def _push(keys: np.ndarray, nodes: np.ndarray, size: int, key: float, node: int) -> None:
+    """Sift (key, node) up from position ``size`` of a 4-ary min-heap."""
+    i = size
+    while i > 0:
+        p = (i - 1) >> 2
+        if keys[p] <= key:
+            break
+        keys[i] = keys[p]
+        nodes[i] = nodes[p]
+        i = p
+    keys[i] = key
+    nodes[i] = node
+
+
+@_compiled
+def _pop(keys: np.ndarray, nodes: np.ndarray, size: int) -> None:
+    """Remove the top of a 4-ary min-heap of ``size`` entries (the last one sifts down)."""
+    size -= 1
+    if size == 0:
+        return
+    key = keys[size]
+    node = nodes[size]
+    i = 0
+    while True:
+        c = 4 * i + 1
+        if c >= size:
+            break
+        m = c
+        mk = keys[c]
+        for q in range(c + 1, min(c + 4, size)):
+            if keys[q] < mk:
+                mk = keys[q]
+                m = q
+        if mk >= key:
+            break
+        keys[i] = mk
+        nodes[i] = nodes[m]
+        i = m
+    keys[i] = key
+    nodes[i] = node
+
+
+@_compiled
+def _grown(keys: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    more_keys = np.empty(2 * len(keys))
+    more_nodes = np.empty(2 * len(nodes), dtype=nodes.dtype)
+    more_keys[: len(keys)] = keys
+    more_nodes[: len(nodes)] = nodes
+    return more_keys, more_nodes
+
+
+@_compiled
+def dijkstra(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    src_node: np.ndarray,
+    src_w: np.ndarray,
+    src_id: np.ndarray,
+    limit: float,
+    dist: np.ndarray,
+    who: np.ndarray,
+) -> None:
+    """Multi-source Dijkstra on a CSR graph, the sources entering through links.
+
+    Source link k reaches node ``src_node[k]`` after ``src_w[k]`` seconds from source
+    ``src_id[k]``. Fills ``dist`` (inf beyond ``limit``) and, when ``who`` is not
+    empty, the source each node's time comes from (-1 for none). The queue is a 4-ary
+    heap of (time, node) entries; a node whose time drops is pushed again and its
+    older entries are skipped when they come up.
+    """
+    track = len(who) > 0
+    dist[:] = np.inf
+    if track:
+        who[:] = -1
+    keys = np.empty(len(dist) + len(src_node) + 16)
+    nodes = np.empty(len(keys), dtype=indices.dtype)
+    size = 0
+    for k in range(len(src_node)):
+        v = src_node[k]
+        w = src_w[k]
+        if w <= limit and w < dist[v]:
+            dist[v] = w
+            if track:
+                who[v] = src_id[k]
+            _push(keys, nodes, size, w, v)
+            size += 1
+    while size > 0:
+        du = keys[0]
+        u = nodes[0]
+        _pop(keys, nodes, size)
+        size -= 1
+        if du > dist[u]:
+            continue  # an older entry of a node reached faster since
+        for e in range(indptr[u], indptr[u + 1]):
+            v = indices[e]
+            nd = du + data[e]
+            if nd <= limit and nd < dist[v]:
+                dist[v] = nd
+                if track:
+                    who[v] = who[u]
+                if size == len(keys):
+                    keys, nodes = _grown(keys, nodes)
+                _push(keys, nodes, size, nd, v)
+                size += 1
+
+
+@_compiled
+def node_times(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    src_node: np.ndarray,
+    src_w: np.ndarray,
+    src_id: np.ndarray,
+    limit: float,
+    track: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`dijkstra` into new arrays: (times, sources; empty unless ``track``)."""
+    dist = np.empty(len(indptr) - 1)
+    who = np.empty(len(dist) if track else 0, dtype=np.int64)
+    dijkstra(indptr, indices, data, src_node, src_w, src_id, limit, dist, who)
+    return dist, who
+
+
+@_compiled
+def _part(dist: float, tpm: float) -> float:
+    """Seconds to cover ``dist`` metres at ``tpm`` s/m; 0 m costs 0 s (also at inf s/m)."""
+    if dist == 0:
+        return 0.0
+    return dist * tpm
+
+
+@_compiled
+def _from_nodes(
+    dist: np.ndarray,
+    who: np.ndarray,
+    owner: np.ndarray,
+    node_u: np.ndarray,
+    node_v: np.ndarray,
+    to_u: np.ndarray,
+    to_v: np.ndarray,
+    best: np.ndarray,
+    best_who: np.ndarray,
+) -> None:
+    """Each origin's best time over the ends of its streets (its first entry wins ties)."""
+    track = len(best_who) > 0
+    for e in range(len(owner)):
+        tu = dist[node_u[e]] + to_u[e]
+        tv = dist[node_v[e]] + to_v[e]
+        t = tu if tu <= tv else tv
+        o = owner[e]
+        if t < best[o]:
+            best[o] = t
+            if track:
+                best_who[o] = who[node_u[e]] if tu <= tv else who[node_v[e]]
+
+
+@_compiled
+def _along_streets(
+    o_owner: np.ndarray,
+    o_street: np.ndarray,
+    o_offset: np.ndarray,
+    o_connector: np.ndarray,
+    by_street: np.ndarray,
+    street_ptr: np.ndarray,
+    f_street: np.ndarray,
+    f_offset: np.ndarray,
+    f_connector: np.ndarray,
+    f_owner: np.ndarray,
+    conn_tpm: np.ndarray,
+    fwd_tpm: np.ndarray,
+    bwd_tpm: np.ndarray,
+    best: np.ndarray,
+    best_who: np.ndarray,
+) -> None:
+    """The direct trips along a street an origin shares with a facility, where faster.
+
+    Pairs are visited facility by facility, each street's origins in list order; a
+    trip replaces the time only when strictly faster, so the first fastest pair wins.
+    """
+    track = len(best_who) > 0
+    for fi in range(len(f_street)):
+        s = f_street[fi]
+        for j in range(street_ptr[s], street_ptr[s + 1]):
+            oi = by_street[j]
+            st = o_street[oi]
+            delta = f_offset[fi] - o_offset[oi]
+            base = (o_connector[oi] + f_connector[fi]) * conn_tpm[st]
+            fwd = base + _part(delta, fwd_tpm[st]) if delta >= 0 else np.inf
+            bwd = base + _part(-delta, bwd_tpm[st]) if delta <= 0 else np.inf
+            t = fwd if fwd <= bwd else bwd
+            o = o_owner[oi]
+            if t < best[o]:
+                best[o] = t
+                if track:
+                    best_who[o] = f_owner[fi]
+
+
+@_compiled
+def category_times(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    links: tuple[np.ndarray, np.ndarray, np.ndarray],
+    limit: float,
+    legs: tuple[np.ndarray, ...],
+    facilities: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    street_tpm: tuple[np.ndarray, np.ndarray, np.ndarray],
+    best: np.ndarray,
+    best_who: np.ndarray,
+) -> None:
+    """One category from its facilities to every origin: Dijkstra, then the origins.
+
+    ``links``: (node, seconds, facility) of the facilities' links to the graph;
+    ``legs``: the origin entries' owner, node_u, node_v, to_u, to_v, street, offset,
+    connector, then the entries listed by street and the list pointers;
+    ``facilities``: the facility entries' street, offset, connector and owner;
+    ``street_tpm``: seconds per metre on connectors, forward and backward.
+    Fills ``best`` (seconds, inf beyond ``limit``) and, when it is not empty,
+    ``best_who`` (the facility, -1 for none).
+    """
+    owner, node_u, node_v, to_u, to_v, street, offset, connector, by_street, ptr = legs
+    track = len(best_who) > 0
+    dist, who = node_times(indptr, indices, data, links[0], links[1], links[2], limit, track)
+    best[:] = np.inf
+    best_who[:] = -1
+    _from_nodes(dist, who, owner, node_u, node_v, to_u, to_v, best, best_who)
+    _along_streets(
+        owner, street, offset, connector, by_street, ptr,
+        facilities[0], facilities[1], facilities[2], facilities[3],
+        street_tpm[0], street_tpm[1], street_tpm[2], best, best_who,
+    )  # fmt: skip
+    for o in range(len(best)):
+        if not best[o] <= limit:
+            best[o] = np.inf
+            if track:
+                best_who[o] = -1
+
+
+# --- snapping ---------------------------------------------------------------------------
+
+
+@_compiled
+def _segment(
+    px: float, py: float, x0: float, y0: float, dx: float, dy: float, inv_len2: float
+) -> tuple[float, float]:
+    """Distance from a point to a segment and the clipped parameter of the projection
+    (the operations of ``planner._snap._project_segments``, in the same order)."""
+    rx = px - x0
+    ry = py - y0
+    t = rx * dx
+    t += ry * dy
+    t *= inv_len2
+    t = min(max(t, 0.0), 1.0)
+    rx -= t * dx
+    ry -= t * dy
+    rx *= rx
+    ry *= ry
+    rx += ry
+    return np.sqrt(rx), t
+
+
+@_compiled
+def _keep(
+    n: int, d: float, best: float, tie: float, cand: np.ndarray, cand_d: np.ndarray,
+    cand_t: np.ndarray, k: int, t: float,
+) -> int:  # fmt: skip
+    """Add candidate ``k`` to the list (dropping those no longer within ``tie`` of the
+    best when the list is full); returns the new length, -1 if it cannot hold them."""
+    if n == len(cand):
+        m = 0
+        for j in range(n):
+            if cand_d[j] <= best + tie:
+                cand[m] = cand[j]
+                cand_d[m] = cand_d[j]
+                cand_t[m] = cand_t[j]
+                m += 1
+        if m == len(cand):
+            return -1
+        n = m
+    cand[n] = k
+    cand_d[n] = d
+    cand_t[n] = t
+    return n + 1
+
+
+@_compiled
+def _cell_candidates(
+    px: float, py: float, cell: int, cells: tuple, pieces: tuple, tie: float,
+    cand: np.ndarray, cand_d: np.ndarray, cand_t: np.ndarray,
+) -> tuple[int, float]:  # fmt: skip
+    """Pieces of a listed grid cell within ``tie`` of the nearest: (count, best)."""
+    ptr, piece = cells[5], cells[6]
+    x0, y0, dx, dy, inv_len2 = pieces[0], pieces[1], pieces[2], pieces[3], pieces[4]
+    n = 0
+    best = np.inf
+    for j in range(ptr[cell], ptr[cell + 1]):
+        k = piece[j]
+        d, t = _segment(px, py, x0[k], y0[k], dx[k], dy[k], inv_len2[k])
+        if d <= best + tie:
+            best = min(best, d)
+            n = _keep(n, d, best, tie, cand, cand_d, cand_t, k, t)
+            if n < 0:
+                return -1, best
+    return n, best
+
+
+@_compiled
+def _rect_gap(px: float, py: float, x_lo: float, y_lo: float, size: float) -> float:
+    gx = max(x_lo - px, 0.0, px - (x_lo + size))
+    gy = max(y_lo - py, 0.0, py - (y_lo + size))
+    return np.sqrt(gx * gx + gy * gy)
+
+
+@_compiled
+def _scan_bucket(
+    px: float, py: float, b: int, bucket: tuple, tie: float, best: float,
+    n: int, cand: np.ndarray, cand_d: np.ndarray, cand_t: np.ndarray,
+) -> tuple[int, float]:  # fmt: skip
+    """Project on the parts of bucket ``b`` (their rows of the bucket-ordered data)."""
+    ptr, data = bucket[5], bucket[6]
+    for j in range(ptr[b], ptr[b + 1]):
+        d, t = _segment(px, py, data[j, 0], data[j, 1], data[j, 2], data[j, 3], data[j, 4])
+        if d <= best + tie:
+            best = min(best, d)
+            n = _keep(n, d, best, tie, cand, cand_d, cand_t, j, t)
+            if n < 0:
+                return -1, best
+    return n, best
+
+
+@_compiled
+def _ring_candidates(
+    px: float, py: float, parts: tuple, bucket: tuple, half: float, tie: float,
+    limit: float, cand: np.ndarray, cand_d: np.ndarray, cand_t: np.ndarray,
+) -> tuple[int, float]:  # fmt: skip
+    """Parts within ``tie`` of the nearest, found ring by ring of buckets (each part is
+    in the bucket of its midpoint; a part within d of p has its midpoint within
+    d + half of p, so rings beyond best + tie + half hold none): (count, best); the
+    candidates are rows of the bucket-ordered part data."""
+    bx, by, size, nx, ny = bucket[0], bucket[1], bucket[2], bucket[3], bucket[4]
+    cx = int(np.floor((px - bx) / size))
+    cy = int(np.floor((py - by) / size))
+    outside = max(0, -cx, cx - nx + 1, -cy, cy - ny + 1)
+    n = 0
+    best = np.inf
+    r = outside
+    while True:
+        reach = min(best, limit) + tie + half + 1e-3
+        if (r - 1) * size > reach:
+            return n, best
+        for y in range(max(cy - r, 0), min(cy + r, ny - 1) + 1):
+            edge = y == cy - r or y == cy + r
+            step = 1 if edge else 2 * r
+            x = cx - r
+            while x <= cx + r:
+                if 0 <= x < nx and _rect_gap(px, py, bx + x * size, by + y * size, size) <= reach:
+                    n, best = _scan_bucket(
+                        px, py, y * nx + x, bucket, tie, best, n, cand, cand_d, cand_t
+                    )
+                    if n < 0:
+                        return -1, best
+                    reach = min(best, limit) + tie + half + 1e-3
+                x += step if step > 0 else 1
+        r += 1
+
+
+@_compiled
+def _point_candidates(
+    px: float, py: float, limit: float, tie: float, half: float, parts: tuple,
+    pieces: tuple, bucket: tuple, cells: tuple, cand: np.ndarray, cand_d: np.ndarray,
+    cand_t: np.ndarray,
+) -> int:  # fmt: skip
+    """Nearest pieces of one point within ``limit``: fills (piece, distance, parameter on
+    the piece) and returns their count (-1: too many equally near ones)."""
+    x_min, y_min, size, nx, ny, listed = cells[0], cells[1], cells[2], cells[3], cells[4], cells[7]
+    fx = np.floor((px - x_min) / size)
+    fy = np.floor((py - y_min) / size)
+    if nx > 0 and 0 <= fx < nx and 0 <= fy < ny and listed[int(fy) * nx + int(fx)]:
+        n, best = _cell_candidates(
+            px, py, int(fy) * nx + int(fx), cells, pieces, tie, cand, cand_d, cand_t
+        )
+        on_parts = False
+    else:
+        n, best = _ring_candidates(px, py, parts, bucket, half, tie, limit, cand, cand_d, cand_t)
+        on_parts = True
+    if n < 0:
+        return -1
+    m = 0
+    for j in range(n):
+        if cand_d[j] <= best + tie and cand_d[j] <= limit:
+            k = cand[j]
+            t = cand_t[j]
+            if on_parts:  # the parameter on the part -> on its piece
+                k = bucket[7][k]  # bucket row -> part
+                t = (1.0 - t) * parts[6][k] + t * parts[7][k]
+                k = parts[5][k]
+            cand[m] = k
+            cand_d[m] = cand_d[j]
+            cand_t[m] = t
+            m += 1
+    return m
+
+
+@_compiled
+def _street_offset(k: int, t: float, pieces: tuple) -> tuple[int, float]:
+    """Street of piece ``k`` and the offset along it of parameter ``t`` (as
+    ``EdgeSnapper._result`` computes them)."""
+    street = pieces[5][k]
+    geo = (1.0 - t) * pieces[6][k] + t * pieces[7][k]
+    glen = pieces[8][street]
+    frac = geo / glen if glen > 0 else 0.0
+    frac = min(max(frac, 0.0), 1.0)
+    return street, frac * pieces[9][street]
+
+
+@_compiled
+def snap_points(
+    px: np.ndarray, py: np.ndarray, lo: int, hi: int, limit: float, tie: float,
+    half: float, parts: tuple, pieces: tuple, bucket: tuple, cells: tuple,
+    out_f: np.ndarray, out_i: np.ndarray,
+) -> int:  # fmt: skip
+    """Snap points ``lo``..``hi - 1``: one entry per (point, equally near street), the
+    nearest position along each street, the first along it among equals; one entry
+    with street -1 for a point beyond ``limit``. Writes rows (owner, street) of
+    ``out_i`` and (offset, connector, x, y) of ``out_f`` while they have room; returns
+    the number of entries (-1: a point with too many equally near streets)."""
+    cand = np.empty(256, dtype=np.int64)
+    cand_d = np.empty(256)
+    cand_t = np.empty(256)
+    street = np.empty(256, dtype=np.int64)
+    offset = np.empty(256)
+    cap = out_i.shape[1]
+    w = 0
+    for i in range(lo, hi):
+        m = 0
+        if np.isfinite(px[i]) and np.isfinite(py[i]):
+            m = _point_candidates(
+                px[i], py[i], limit, tie, half, parts, pieces, bucket, cells, cand, cand_d, cand_t
+            )
+            if m < 0:
+                return -1
+        for j in range(m):
+            street[j], offset[j] = _street_offset(cand[j], cand_t[j], pieces)
+        kept = 0
+        for j in range(m):
+            if _beaten(j, m, street, cand_d, offset):
+                continue
+            if w < cap:
+                k = cand[j]
+                out_i[0, w] = i
+                out_i[1, w] = street[j]
+                out_f[0, w] = offset[j]
+                out_f[1, w] = cand_d[j]
+                out_f[2, w] = pieces[0][k] + cand_t[j] * pieces[2][k]
+                out_f[3, w] = pieces[1][k] + cand_t[j] * pieces[3][k]
+            w += 1
+            kept += 1
+        if kept == 0:
+            if w < cap:
+                out_i[0, w] = i
+                out_i[1, w] = -1
+                out_f[0, w] = np.nan
+                out_f[1, w] = np.inf
+                out_f[2, w] = np.nan
+                out_f[3, w] = np.nan
+            w += 1
+    return w
+
+
+@_compiled
+def _beaten(j: int, m: int, street: np.ndarray, d: np.ndarray, offset: np.ndarray) -> bool:
+    """Does another candidate on the same street come first (nearer, then smaller
+    offset, then earlier)?"""
+    for q in range(m):
+        if q == j or street[q] != street[j]:
+            continue
+        if d[q] != d[j]:
+            if d[q] < d[j]:
+                return True
+        elif offset[q] < offset[j] or (offset[q] == offset[j] and q < j):
+            return True
+    return False
