@@ -18,10 +18,20 @@ from . import __version__, settings
 from .errors import PlannerError, PlannerWarning
 
 
+def _threads(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        msg = f"--threads takes a whole number, 1 or more; got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     common.add_argument("-v", "--verbose", action="store_true", help="print planner's log")
+    common.add_argument(
+        "--threads", type=_threads, metavar="N", help="threads the engine uses (default: all cores)"
+    )
     parser = argparse.ArgumentParser(
         prog="planner",
         description=(
@@ -317,6 +327,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``planner`` console script."""
     args = _parser().parse_args(argv)
+    if args.threads is not None:
+        settings.threads = args.threads
     if args.verbose:
         settings.log_console = True
         settings.log_level = logging.INFO
