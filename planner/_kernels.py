@@ -32,7 +32,12 @@ def _compiled(fn: _F) -> _F:
     return cast(_F, njit(nogil=True, cache=True, boundscheck=False)(fn))
 
 
-@_compiled
+def _inlined(fn: _F) -> _F:
+    """A helper compiled into its callers (no call, no reference counting per call)."""
+    return cast(_F, njit(nogil=True, cache=True, boundscheck=False, inline="always")(fn))
+
+
+@_inlined
 def _push(keys: np.ndarray, nodes: np.ndarray, size: int, key: float, node: int) -> None:
     """Sift (key, node) up from position ``size`` of a 4-ary min-heap."""
     i = size
@@ -47,7 +52,7 @@ def _push(keys: np.ndarray, nodes: np.ndarray, size: int, key: float, node: int)
     nodes[i] = node
 
 
-@_compiled
+@_inlined
 def _pop(keys: np.ndarray, nodes: np.ndarray, size: int) -> None:
     """Remove the top of a 4-ary min-heap of ``size`` entries (the last one sifts down)."""
     size -= 1
@@ -76,15 +81,6 @@ def _pop(keys: np.ndarray, nodes: np.ndarray, size: int) -> None:
 
 
 @_compiled
-def _grown(keys: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    more_keys = np.empty(2 * len(keys))
-    more_nodes = np.empty(2 * len(nodes), dtype=nodes.dtype)
-    more_keys[: len(keys)] = keys
-    more_nodes[: len(nodes)] = nodes
-    return more_keys, more_nodes
-
-
-@_compiled
 def dijkstra(
     indptr: np.ndarray,
     indices: np.ndarray,
@@ -104,12 +100,31 @@ def dijkstra(
     heap of (time, node) entries; a node whose time drops is pushed again and its
     older entries are skipped when they come up.
     """
+    size = len(dist) + len(src_node) + 16
+    while not _search(indptr, indices, data, src_node, src_w, src_id, limit, dist, who,
+                      np.empty(size), np.empty(size, dtype=indices.dtype)):  # fmt: skip
+        size *= 2  # more stale entries than nodes at once: rare; start again
+
+
+@_compiled
+def _search(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    src_node: np.ndarray,
+    src_w: np.ndarray,
+    src_id: np.ndarray,
+    limit: float,
+    dist: np.ndarray,
+    who: np.ndarray,
+    keys: np.ndarray,
+    nodes: np.ndarray,
+) -> bool:
+    """:func:`dijkstra` with a heap of ``len(keys)`` entries; False if it overflows."""
     track = len(who) > 0
     dist[:] = np.inf
     if track:
         who[:] = -1
-    keys = np.empty(len(dist) + len(src_node) + 16)
-    nodes = np.empty(len(keys), dtype=indices.dtype)
     size = 0
     for k in range(len(src_node)):
         v = src_node[k]
@@ -120,6 +135,7 @@ def dijkstra(
                 who[v] = src_id[k]
             _push(keys, nodes, size, w, v)
             size += 1
+    cap = len(keys)
     while size > 0:
         du = keys[0]
         u = nodes[0]
@@ -131,13 +147,14 @@ def dijkstra(
             v = indices[e]
             nd = du + data[e]
             if nd <= limit and nd < dist[v]:
+                if size == cap:
+                    return False
                 dist[v] = nd
                 if track:
                     who[v] = who[u]
-                if size == len(keys):
-                    keys, nodes = _grown(keys, nodes)
                 _push(keys, nodes, size, nd, v)
                 size += 1
+    return True
 
 
 @_compiled
@@ -158,7 +175,7 @@ def node_times(
     return dist, who
 
 
-@_compiled
+@_inlined
 def _part(dist: float, tpm: float) -> float:
     """Seconds to cover ``dist`` metres at ``tpm`` s/m; 0 m costs 0 s (also at inf s/m)."""
     if dist == 0:
@@ -166,7 +183,7 @@ def _part(dist: float, tpm: float) -> float:
     return dist * tpm
 
 
-@_compiled
+@_inlined
 def _from_nodes(
     dist: np.ndarray,
     who: np.ndarray,
@@ -191,7 +208,7 @@ def _from_nodes(
                 best_who[o] = who[node_u[e]] if tu <= tv else who[node_v[e]]
 
 
-@_compiled
+@_inlined
 def _along_streets(
     o_owner: np.ndarray,
     o_street: np.ndarray,
@@ -276,7 +293,7 @@ def category_times(
 # --- snapping ---------------------------------------------------------------------------
 
 
-@_compiled
+@_inlined
 def _segment(
     px: float, py: float, x0: float, y0: float, dx: float, dy: float, inv_len2: float
 ) -> tuple[float, float]:
@@ -296,7 +313,7 @@ def _segment(
     return np.sqrt(rx), t
 
 
-@_compiled
+@_inlined
 def _keep(
     n: int, d: float, best: float, tie: float, cand: np.ndarray, cand_d: np.ndarray,
     cand_t: np.ndarray, k: int, t: float,
@@ -320,7 +337,7 @@ def _keep(
     return n + 1
 
 
-@_compiled
+@_inlined
 def _cell_candidates(
     px: float, py: float, cell: int, cells: tuple, pieces: tuple, tie: float,
     cand: np.ndarray, cand_d: np.ndarray, cand_t: np.ndarray,
@@ -341,14 +358,14 @@ def _cell_candidates(
     return n, best
 
 
-@_compiled
+@_inlined
 def _rect_gap(px: float, py: float, x_lo: float, y_lo: float, size: float) -> float:
     gx = max(x_lo - px, 0.0, px - (x_lo + size))
     gy = max(y_lo - py, 0.0, py - (y_lo + size))
     return np.sqrt(gx * gx + gy * gy)
 
 
-@_compiled
+@_inlined
 def _scan_bucket(
     px: float, py: float, b: int, bucket: tuple, tie: float, best: float,
     n: int, cand: np.ndarray, cand_d: np.ndarray, cand_t: np.ndarray,
@@ -365,7 +382,7 @@ def _scan_bucket(
     return n, best
 
 
-@_compiled
+@_inlined
 def _ring_candidates(
     px: float, py: float, parts: tuple, bucket: tuple, half: float, tie: float,
     limit: float, cand: np.ndarray, cand_d: np.ndarray, cand_t: np.ndarray,
@@ -401,7 +418,7 @@ def _ring_candidates(
         r += 1
 
 
-@_compiled
+@_inlined
 def _point_candidates(
     px: float, py: float, limit: float, tie: float, half: float, parts: tuple,
     pieces: tuple, bucket: tuple, cells: tuple, cand: np.ndarray, cand_d: np.ndarray,
@@ -438,7 +455,7 @@ def _point_candidates(
     return m
 
 
-@_compiled
+@_inlined
 def _street_offset(k: int, t: float, pieces: tuple) -> tuple[int, float]:
     """Street of piece ``k`` and the offset along it of parameter ``t`` (as
     ``EdgeSnapper._result`` computes them)."""
@@ -504,7 +521,7 @@ def snap_points(
     return w
 
 
-@_compiled
+@_inlined
 def _beaten(j: int, m: int, street: np.ndarray, d: np.ndarray, offset: np.ndarray) -> bool:
     """Does another candidate on the same street come first (nearer, then smaller
     offset, then earlier)?"""

@@ -473,7 +473,7 @@ class EdgeSnapper:
 
         def chunk(lo: int) -> tuple[np.ndarray, np.ndarray] | None:
             hi = min(lo + SNAP_CHUNK, n)
-            cap = hi - lo + 16
+            cap = 2 * (hi - lo) + 16
             while True:
                 out_f, out_i = np.empty((4, cap)), np.empty((2, cap), dtype=np.int64)
                 w = kernels.snap_points(
