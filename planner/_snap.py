@@ -329,7 +329,8 @@ class EdgeSnapper:
         self.part_tb = tb
         self.n_parts = len(piece)
         self.h = float(np.sqrt(len2.max())) if self.n_parts else float(sample_m)
-        self.tree = _Tree(np.column_stack([(ax + bx) / 2, (ay + by) / 2]))
+        self._tree: _Tree | None = None  # built on first use (the compiled engine needs
+        # it only to build the grid)
         self.x0, self.y0, self.dx, self.dy = x0, y0, dx, dy
         with np.errstate(divide="ignore"):
             self.inv_len2 = np.where(plen > 0, 1.0 / plen**2, 0.0)
@@ -373,6 +374,23 @@ class EdgeSnapper:
             self.cells = self._build_cells(self.cell_m)
             self.grid_state = "built" if self.cells is not None else "off"
         return self.cells is not None
+
+    @property
+    def tree(self) -> _Tree:
+        """KD-tree of the parts' midpoints (built on first use)."""
+        if self._tree is None:
+            mid = np.column_stack(
+                [self.part_x + 0.5 * self.part_dx, self.part_y + 0.5 * self.part_dy]
+            )
+            self._tree = _Tree(mid)
+        return self._tree
+
+    def prepare(self) -> bool:
+        """Build the indexes queries will use now: the grid (see :meth:`build_grid`) and,
+        for the compiled engine, its bucket index; True if the grid was built."""
+        if _parallel.kernels() is not None and self.n_parts:
+            self._bucket_index()
+        return self.build_grid()
 
     @property
     def n_samples(self) -> int:

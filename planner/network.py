@@ -328,7 +328,7 @@ class Network:
         grid (it then snaps with the KD-tree, whose cost is small next to its Dijkstra
         passes) or ``settings.snap_grid`` is "never".
         """
-        return self.graph.snapper.build_grid()
+        return self.graph.snapper.prepare()
 
     def snap_xy(self, x: np.ndarray, y: np.ndarray, max_snap_m: float | None = None) -> SnapResult:
         """Snap metric points to the nearest usable street of this mode."""
