@@ -22,7 +22,7 @@ from .errors import InputError
 
 T = TypeVar("T")
 
-_state: dict[str, Any] = {"kernels": None, "tried": False, "pool": None, "size": 0}
+_state: dict[str, Any] = {"kernels": None, "tried": False, "pool": None, "size": 0, "pid": 0}
 _lock = threading.Lock()
 
 
@@ -118,9 +118,10 @@ def run(fn: Callable[[T], Any], items: Sequence[T]) -> list[Any]:
         return [fn(item) for item in items]
     with _lock:
         pool = _state["pool"]
-        if pool is None or _state["size"] != threads:
-            if pool is not None:
+        # a new pool when the count changed, or in a forked child (its threads stayed behind)
+        if pool is None or _state["size"] != threads or _state["pid"] != os.getpid():
+            if pool is not None and _state["pid"] == os.getpid():
                 pool.shutdown(wait=False)
             pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="planner")
-            _state["pool"], _state["size"] = pool, threads
+            _state.update(pool=pool, size=threads, pid=os.getpid())
     return list(pool.map(_marked(fn), items))

@@ -295,3 +295,24 @@ def test_kernel_cache_falls_back_to_the_temporary_folder(tmp_path):
     assert _read_only_run(tmp_path, {}) == 0
     assert any((tmp_path / "planner-numba-cache").rglob("*.nbi"))
     assert _read_only_run(tmp_path, {}) > 0
+
+
+_FORKED: list = []  # what a forked child computes on (inherited, not pickled)
+
+
+def _child_times(_):
+    return times(*_FORKED, nearest=False).to_numpy()
+
+
+def test_threads_work_in_a_forked_child(restore_settings):
+    """A process forked after the engine's threads started gets threads of its own."""
+    import multiprocessing
+
+    net, fac, org, gates = town("walk", n_nodes=900)
+    settings.engine, settings.threads = "numba", 2
+    want = times(net, fac, org, gates, nearest=False).to_numpy()  # the parent's pool runs
+    _FORKED[:] = [net, fac, org, gates]
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        got = pool.apply_async(_child_times, (0,)).get(timeout=300)
+    _FORKED.clear()
+    assert np.array_equal(got, want)
