@@ -339,17 +339,16 @@ def _keep(
 
 @_inlined
 def _cell_candidates(
-    px: float, py: float, cell: int, cells: tuple, pieces: tuple, tie: float,
+    px: float, py: float, lo: int, hi: int, piece: np.ndarray, seg: np.ndarray, tie: float,
     cand: np.ndarray, cand_d: np.ndarray, cand_t: np.ndarray,
 ) -> tuple[int, float]:  # fmt: skip
-    """Pieces of a listed grid cell within ``tie`` of the nearest: (count, best)."""
-    ptr, piece = cells[5], cells[6]
-    x0, y0, dx, dy, inv_len2 = pieces[0], pieces[1], pieces[2], pieces[3], pieces[4]
+    """Pieces ``piece[lo:hi]`` (a grid cell's list) within ``tie`` of the nearest:
+    (count, best). ``seg`` rows: a piece's x0, y0, dx, dy, 1 / squared length."""
     n = 0
     best = np.inf
-    for j in range(ptr[cell], ptr[cell + 1]):
+    for j in range(lo, hi):
         k = piece[j]
-        d, t = _segment(px, py, x0[k], y0[k], dx[k], dy[k], inv_len2[k])
+        d, t = _segment(px, py, seg[k, 0], seg[k, 1], seg[k, 2], seg[k, 3], seg[k, 4])
         if d <= best + tie:
             best = min(best, d)
             n = _keep(n, d, best, tie, cand, cand_d, cand_t, k, t)
@@ -367,12 +366,11 @@ def _rect_gap(px: float, py: float, x_lo: float, y_lo: float, size: float) -> fl
 
 @_inlined
 def _scan_bucket(
-    px: float, py: float, b: int, bucket: tuple, tie: float, best: float,
+    px: float, py: float, lo: int, hi: int, data: np.ndarray, tie: float, best: float,
     n: int, cand: np.ndarray, cand_d: np.ndarray, cand_t: np.ndarray,
 ) -> tuple[int, float]:  # fmt: skip
-    """Project on the parts of bucket ``b`` (their rows of the bucket-ordered data)."""
-    ptr, data = bucket[5], bucket[6]
-    for j in range(ptr[b], ptr[b + 1]):
+    """Project on rows ``lo:hi`` of the bucket-ordered part data (a bucket's parts)."""
+    for j in range(lo, hi):
         d, t = _segment(px, py, data[j, 0], data[j, 1], data[j, 2], data[j, 3], data[j, 4])
         if d <= best + tie:
             best = min(best, d)
@@ -384,87 +382,35 @@ def _scan_bucket(
 
 @_inlined
 def _ring_candidates(
-    px: float, py: float, parts: tuple, bucket: tuple, half: float, tie: float,
-    limit: float, cand: np.ndarray, cand_d: np.ndarray, cand_t: np.ndarray,
+    px: float, py: float, grid: tuple[float, float, float, int, int], ptr: np.ndarray,
+    data: np.ndarray, reach0: float, limit: float, tie: float, cand: np.ndarray,
+    cand_d: np.ndarray, cand_t: np.ndarray,
 ) -> tuple[int, float]:  # fmt: skip
     """Parts within ``tie`` of the nearest, found ring by ring of buckets (each part is
     in the bucket of its midpoint; a part within d of p has its midpoint within
     d + half of p, so rings beyond best + tie + half hold none): (count, best); the
-    candidates are rows of the bucket-ordered part data."""
-    bx, by, size, nx, ny = bucket[0], bucket[1], bucket[2], bucket[3], bucket[4]
+    candidates are rows of the bucket-ordered part data. ``reach0`` is tie + half +
+    a margin; ``grid`` the buckets' origin, side and counts."""
+    bx, by, size, nx, ny = grid
     cx = int(np.floor((px - bx) / size))
     cy = int(np.floor((py - by) / size))
-    outside = max(0, -cx, cx - nx + 1, -cy, cy - ny + 1)
     n = 0
     best = np.inf
-    r = outside
-    while True:
-        reach = min(best, limit) + tie + half + 1e-3
-        if (r - 1) * size > reach:
-            return n, best
+    r = max(0, -cx, cx - nx + 1, -cy, cy - ny + 1)  # rings before it lie outside the grid
+    while (r - 1) * size <= min(best, limit) + reach0:
         for y in range(max(cy - r, 0), min(cy + r, ny - 1) + 1):
-            edge = y == cy - r or y == cy + r
-            step = 1 if edge else 2 * r
-            x = cx - r
-            while x <= cx + r:
+            step = 1 if y == cy - r or y == cy + r else 2 * r
+            for x in range(cx - r, cx + r + 1, step):
+                reach = min(best, limit) + reach0
                 if 0 <= x < nx and _rect_gap(px, py, bx + x * size, by + y * size, size) <= reach:
+                    b = y * nx + x
                     n, best = _scan_bucket(
-                        px, py, y * nx + x, bucket, tie, best, n, cand, cand_d, cand_t
+                        px, py, ptr[b], ptr[b + 1], data, tie, best, n, cand, cand_d, cand_t
                     )
                     if n < 0:
                         return -1, best
-                    reach = min(best, limit) + tie + half + 1e-3
-                x += step if step > 0 else 1
         r += 1
-
-
-@_inlined
-def _point_candidates(
-    px: float, py: float, limit: float, tie: float, half: float, parts: tuple,
-    pieces: tuple, bucket: tuple, cells: tuple, cand: np.ndarray, cand_d: np.ndarray,
-    cand_t: np.ndarray,
-) -> int:  # fmt: skip
-    """Nearest pieces of one point within ``limit``: fills (piece, distance, parameter on
-    the piece) and returns their count (-1: too many equally near ones)."""
-    x_min, y_min, size, nx, ny, listed = cells[0], cells[1], cells[2], cells[3], cells[4], cells[7]
-    fx = np.floor((px - x_min) / size)
-    fy = np.floor((py - y_min) / size)
-    if nx > 0 and 0 <= fx < nx and 0 <= fy < ny and listed[int(fy) * nx + int(fx)]:
-        n, best = _cell_candidates(
-            px, py, int(fy) * nx + int(fx), cells, pieces, tie, cand, cand_d, cand_t
-        )
-        on_parts = False
-    else:
-        n, best = _ring_candidates(px, py, parts, bucket, half, tie, limit, cand, cand_d, cand_t)
-        on_parts = True
-    if n < 0:
-        return -1
-    m = 0
-    for j in range(n):
-        if cand_d[j] <= best + tie and cand_d[j] <= limit:
-            k = cand[j]
-            t = cand_t[j]
-            if on_parts:  # the parameter on the part -> on its piece
-                k = bucket[7][k]  # bucket row -> part
-                t = (1.0 - t) * parts[6][k] + t * parts[7][k]
-                k = parts[5][k]
-            cand[m] = k
-            cand_d[m] = cand_d[j]
-            cand_t[m] = t
-            m += 1
-    return m
-
-
-@_inlined
-def _street_offset(k: int, t: float, pieces: tuple) -> tuple[int, float]:
-    """Street of piece ``k`` and the offset along it of parameter ``t`` (as
-    ``EdgeSnapper._result`` computes them)."""
-    street = pieces[5][k]
-    geo = (1.0 - t) * pieces[6][k] + t * pieces[7][k]
-    glen = pieces[8][street]
-    frac = geo / glen if glen > 0 else 0.0
-    frac = min(max(frac, 0.0), 1.0)
-    return street, frac * pieces[9][street]
+    return n, best
 
 
 @_compiled
@@ -477,47 +423,92 @@ def snap_points(
     nearest position along each street, the first along it among equals; one entry
     with street -1 for a point beyond ``limit``. Writes rows (owner, street) of
     ``out_i`` and (offset, connector, x, y) of ``out_f`` while they have room; returns
-    the number of entries (-1: a point with too many equally near streets)."""
+    the number of entries (-1: a point with too many equally near streets).
+
+    ``parts``: the part of each bucket row, its piece and its range on the piece
+    (ta, tb); ``pieces``: rows x0, y0, dx, dy, 1 / squared length, then each piece's
+    street and offsets at its ends, then each street's geometric and network length;
+    ``bucket``: origin x, y, side, nx, ny, ptr and rows (x, y, dx, dy, 1 / squared
+    length) of the parts; ``cells``: the grid (origin, side, nx, ny, ptr, piece lists,
+    listed) or nx = 0. The tuples are unpacked here, once: helpers get arrays.
+    """
+    row_part, part_piece, part_ta, part_tb = parts
+    seg, piece_street, off_start, off_end, street_glen, street_len = pieces
+    bx, by, bsize, bnx, bny, bptr, bdata = bucket
+    cx0, cy0, csize, cnx, cny, cptr, cpiece, listed = cells
     cand = np.empty(256, dtype=np.int64)
     cand_d = np.empty(256)
     cand_t = np.empty(256)
     street = np.empty(256, dtype=np.int64)
     offset = np.empty(256)
-    cap = out_i.shape[1]
     w = 0
     for i in range(lo, hi):
         m = 0
-        if np.isfinite(px[i]) and np.isfinite(py[i]):
-            m = _point_candidates(
-                px[i], py[i], limit, tie, half, parts, pieces, bucket, cells, cand, cand_d, cand_t
-            )
-            if m < 0:
+        x, y = px[i], py[i]
+        if np.isfinite(x) and np.isfinite(y):
+            fx = np.floor((x - cx0) / csize)
+            fy = np.floor((y - cy0) / csize)
+            cell = int(fy) * cnx + int(fx) if 0 <= fx < cnx and 0 <= fy < cny else -1
+            if cell >= 0 and listed[cell]:
+                n, best = _cell_candidates(x, y, cptr[cell], cptr[cell + 1], cpiece, seg, tie,
+                                           cand, cand_d, cand_t)  # fmt: skip
+            else:
+                n, best = _ring_candidates(x, y, (bx, by, bsize, bnx, bny), bptr, bdata,
+                                           tie + half + 1e-3, limit, tie, cand, cand_d,
+                                           cand_t)  # fmt: skip
+                for j in range(n):  # bucket row -> piece, part parameter -> piece's
+                    k = row_part[cand[j]]
+                    cand_t[j] = (1.0 - cand_t[j]) * part_ta[k] + cand_t[j] * part_tb[k]
+                    cand[j] = part_piece[k]
+            if n < 0:
                 return -1
-        for j in range(m):
-            street[j], offset[j] = _street_offset(cand[j], cand_t[j], pieces)
-        kept = 0
-        for j in range(m):
-            if _beaten(j, m, street, cand_d, offset):
-                continue
-            if w < cap:
-                k = cand[j]
-                out_i[0, w] = i
-                out_i[1, w] = street[j]
-                out_f[0, w] = offset[j]
-                out_f[1, w] = cand_d[j]
-                out_f[2, w] = pieces[0][k] + cand_t[j] * pieces[2][k]
-                out_f[3, w] = pieces[1][k] + cand_t[j] * pieces[3][k]
-            w += 1
-            kept += 1
-        if kept == 0:
-            if w < cap:
-                out_i[0, w] = i
-                out_i[1, w] = -1
-                out_f[0, w] = np.nan
-                out_f[1, w] = np.inf
-                out_f[2, w] = np.nan
-                out_f[3, w] = np.nan
-            w += 1
+            for j in range(n):
+                if cand_d[j] <= best + tie and cand_d[j] <= limit:
+                    k = cand[j]
+                    t = cand_t[j]
+                    cand[m], cand_d[m], cand_t[m] = k, cand_d[j], t
+                    street[m] = piece_street[k]
+                    geo = (1.0 - t) * off_start[k] + t * off_end[k]
+                    glen = street_glen[street[m]]
+                    frac = min(max(geo / glen if glen > 0 else 0.0, 0.0), 1.0)
+                    offset[m] = frac * street_len[street[m]]
+                    m += 1
+        w = _write(i, m, cand, cand_d, cand_t, street, offset, seg, w, out_f, out_i)
+    return w
+
+
+@_inlined
+def _write(
+    i: int, m: int, cand: np.ndarray, cand_d: np.ndarray, cand_t: np.ndarray,
+    street: np.ndarray, offset: np.ndarray, seg: np.ndarray, w: int, out_f: np.ndarray,
+    out_i: np.ndarray,
+) -> int:  # fmt: skip
+    """Write point i's entries (one per street: the first of :func:`_beaten`'s order;
+    one unsnapped entry when it has none) from position ``w``; returns the next one."""
+    cap = out_i.shape[1]
+    kept = 0
+    for j in range(m):
+        if _beaten(j, m, street, cand_d, offset):
+            continue
+        if w < cap:
+            k = cand[j]
+            out_i[0, w] = i
+            out_i[1, w] = street[j]
+            out_f[0, w] = offset[j]
+            out_f[1, w] = cand_d[j]
+            out_f[2, w] = seg[k, 0] + cand_t[j] * seg[k, 2]
+            out_f[3, w] = seg[k, 1] + cand_t[j] * seg[k, 3]
+        w += 1
+        kept += 1
+    if kept == 0:
+        if w < cap:
+            out_i[0, w] = i
+            out_i[1, w] = -1
+            out_f[0, w] = np.nan
+            out_f[1, w] = np.inf
+            out_f[2, w] = np.nan
+            out_f[3, w] = np.nan
+        w += 1
     return w
 
 

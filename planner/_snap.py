@@ -336,6 +336,7 @@ class EdgeSnapper:
             self.inv_len2 = np.where(plen > 0, 1.0 / plen**2, 0.0)
         self.cells: _Cells | None = None
         self._buckets: tuple[Any, ...] | None = None
+        self._pieces: np.ndarray | None = None
         self.cell_m = cell_m
         off = grid == "never" or (cell_m is not None and cell_m <= 0) or not self.n_parts
         self.grid_state = "off" if off else "pending"
@@ -466,6 +467,12 @@ class EdgeSnapper:
             self._buckets = (x_min, y_min, size, nx, ny, ptr, data, order)
         return self._buckets
 
+    def _piece_rows(self) -> np.ndarray:
+        """Per piece: x0, y0, dx, dy, 1 / squared length, side by side (one cache line)."""
+        if self._pieces is None:
+            self._pieces = np.column_stack([self.x0, self.y0, self.dx, self.dy, self.inv_len2])
+        return self._pieces
+
     def _compiled_query(
         self, kernels: Any, px: np.ndarray, py: np.ndarray, max_dist: float
     ) -> SnapResult | None:
@@ -475,10 +482,10 @@ class EdgeSnapper:
         n = len(px)
         if n == 0:
             return None
-        parts = (self.part_x, self.part_y, self.part_dx, self.part_dy, self.part_inv_len2,
-                 self.part_piece, self.part_ta, self.part_tb)  # fmt: skip
-        pieces = (self.x0, self.y0, self.dx, self.dy, self.inv_len2, self.piece_street,
-                  self.off_start, self.off_end, self.street_geom_len, self.street_len)  # fmt: skip
+        bucket = self._bucket_index()
+        parts = (bucket[7], self.part_piece, self.part_ta, self.part_tb)
+        pieces = (self._piece_rows(), self.piece_street, self.off_start, self.off_end,
+                  self.street_geom_len, self.street_len)  # fmt: skip
         c = self.cells
         cells = (
             (c.x_min, c.y_min, c.size, c.nx, c.ny, c.ptr, c.piece, c.listed)
@@ -486,7 +493,6 @@ class EdgeSnapper:
             else (0.0, 0.0, 1.0, 0, 0, np.zeros(1, np.int32), np.zeros(0, np.int32),
                   np.zeros(0, dtype=bool))
         )  # fmt: skip
-        bucket = self._bucket_index()
         limit = float(max_dist)
 
         def chunk(lo: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -495,7 +501,7 @@ class EdgeSnapper:
             while True:
                 out_f, out_i = np.empty((4, cap)), np.empty((2, cap), dtype=np.int64)
                 w = kernels.snap_points(
-                    px, py, lo, hi, limit, TIE_M, self.h / 2, parts, pieces, bucket, cells,
+                    px, py, lo, hi, limit, TIE_M, self.h / 2, parts, pieces, bucket[:7], cells,
                     out_f, out_i,
                 )  # fmt: skip
                 if w < 0:
