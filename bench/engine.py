@@ -449,7 +449,8 @@ def _note(r):
     if "reached_share" in r:
         note += f"; {r['reached_share']:.0%} of origin-category pairs within 15 min"
     if "index_s" in r:
-        how = f"grid built in {r['index_s']:.2f} s" if r["grid"] else "KD-tree (no grid)"
+        how = "grid" if r["grid"] else ("buckets" if r["engine"] == "numba" else "KD-tree")
+        how += f", built in {r['index_s']:.2f} s"
         note += f"; snapping: {how}; engine {r['engine']}, first call {r['first_call_s']:.2f} s"
     if r.get("with"):
         note += f"; calls interleaved with {', '.join(r['with'])}"

@@ -482,6 +482,7 @@ class EdgeSnapper:
         n = len(px)
         if n == 0:
             return None
+        px, py = np.ascontiguousarray(px), np.ascontiguousarray(py)  # one compiled signature
         bucket = self._bucket_index()
         parts = (bucket[7], self.part_piece, self.part_ta, self.part_tb)
         pieces = (self._piece_rows(), self.piece_street, self.off_start, self.off_end,

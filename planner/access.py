@@ -5,10 +5,15 @@ the edge's polyline. A point's trip to or from the network is the straight conne
 to its projection plus the partial edge to the edge's end node; a facility and an
 origin on the same edge also get the direct path along it. All facilities of a
 category enter one Dijkstra as virtual source nodes whose links carry their snapping
-offsets (``scipy.sparse.csgraph.dijkstra`` with ``min_only=True``), run on the
-transposed graph so that one-way streets are respected in the direction of the trip
-(origin -> facility).
-"""
+offsets, run on the transposed graph so that one-way streets are respected in the
+direction of the trip (origin -> facility).
+
+Two engines give the same answers to the last bit: the compiled kernels of
+:mod:`planner._kernels` (numba, the default when installed), which release the GIL so
+that categories run side by side on ``settings.threads`` threads, each category's
+search and its origins' times in one call; and the scipy path
+(``scipy.sparse.csgraph.dijkstra`` with ``min_only=True``, one category at a time),
+the fallback and the tests' oracle (``settings.engine``)."""
 
 from __future__ import annotations
 
