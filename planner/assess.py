@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from typing import Any
 
 import geopandas as gpd
@@ -25,146 +25,32 @@ from scipy.spatial import cKDTree
 
 from . import settings
 from ._log import log
+from ._validate import check_facilities, check_gdf, check_network
 from .access import (
-    _warn_unsnapped,
-    check_facilities,
-    check_gdf,
-    check_network,
     node_times,
     origin_legs,
+    origin_points,
     origin_times,
     snap_layer,
     snap_origins,
+    warn_unsnapped,
 )
+from .assessment import DISTANCE_SPEED_KPH, Assessment, EngineKey
 from .errors import InputError, PlannerWarning
 from .network import Network
 from .rules import Circle, Preset, circle_from_spec, load_preset
+from .sources.blocks import join_communities, setting_values, standardise_communities
+from .sources.coords import detect_gcj02_shift
 from .targets import evaluate_targets
-
-#: Speed that turns travel time into distance: 1 m/s, so seconds equal metres.
-_DISTANCE_SPEED_KPH = 3.6
-
-
-@dataclass(frozen=True)
-class EngineKey:
-    """One way of travelling: a mode, its speed, and whether times or distances count."""
-
-    mode: str
-    speed_kph: float | None
-    distance: bool
-
-    @property
-    def label(self) -> str:
-        """Column suffix, e.g. ``walk`` or ``walk_m`` for network distance."""
-        if self.distance:
-            return f"{self.mode}_m"
-        return self.mode if self.speed_kph is None else f"{self.mode}{self.speed_kph:g}"
 
 
 def _engine_key(c: Circle) -> EngineKey:
     if c.is_distance:
-        return EngineKey(c.mode, _DISTANCE_SPEED_KPH, True)
+        return EngineKey(c.mode, DISTANCE_SPEED_KPH, True)
     speed = c.speed_kph
     if speed is None and c.mode != "drive":
         speed = float(settings.speeds_kph[c.mode])
     return EngineKey(c.mode, speed, False)
-
-
-@dataclass
-class Assessment:
-    """The result of :func:`assess`.
-
-    Attributes
-    ----------
-    blocks
-        The input blocks (same index, same CRS) with, per circle ``<id>``: ``<id>``
-        (boolean, True = inside the circle, network reading; NA where the circle does
-        not apply to the block's setting), ``<id>__radius`` (straight-line reading),
-        ``<id>__missing`` (comma-separated category ids not reached) and
-        ``<id>__n_missing``; per category and mode ``time_<mode><speed>_s__<category>``
-        (seconds, e.g. ``time_walk4_s__catering``; :meth:`value_column` names it) or
-        ``net_<mode>_m__<category>`` (network metres), and
-        ``line_m__<category>`` (straight-line metres to the nearest facility).
-    summary
-        One row per circle: population/household share inside, blocks outside, the
-        radius reading, mode, speed, threshold and verification labels.
-    by_community, by_street, by_setting
-        The same measures per community, per street/township and per urban/rural.
-    coverage
-        Per circle and category: population share reaching that category in time.
-    confidence
-        Per category: facilities found and the labels of the rules that found them; a
-        category with none is flagged (its 0 % is missing data, not a finding).
-    targets
-        The plan's targets: pass, fail or "input missing", value and threshold.
-    """
-
-    blocks: gpd.GeoDataFrame
-    summary: pd.DataFrame
-    by_community: pd.DataFrame
-    by_street: pd.DataFrame
-    by_setting: pd.DataFrame
-    coverage: pd.DataFrame
-    confidence: pd.DataFrame
-    targets: pd.DataFrame
-    targets_by_unit: pd.DataFrame
-    circles: list[Circle]
-    preset: Preset
-    facilities: gpd.GeoDataFrame
-    communities: gpd.GeoDataFrame | None
-    networks: dict[EngineKey, Network]
-    params: dict[str, Any] = field(default_factory=dict)
-    inputs: dict[str, Any] = field(default_factory=dict, repr=False)
-
-    def circle(self, cid: str) -> Circle:
-        """The circle with this id."""
-        for c in self.circles:
-            if c.id == cid:
-                return c
-        msg = f"no circle {cid!r} in this assessment; circles: {[c.id for c in self.circles]}."
-        raise InputError(msg)
-
-    def engine_key(self, cid: str) -> EngineKey:
-        """How the circle was travelled (mode, speed, time or distance) in this run."""
-        self.circle(cid)
-        return self.inputs["key_of"][cid]
-
-    def value_column(self, cid: str, category: str) -> str:
-        """The blocks column holding the circle's time (s) or distance (m) to a category."""
-        k = self.engine_key(cid)
-        return f"net_{k.mode}_m__{category}" if k.distance else f"time_{k.label}_s__{category}"
-
-    def network_for(self, cid: str) -> Network:
-        """The network (mode and speed) the circle was assessed on."""
-        return self.networks[self.engine_key(cid)]
-
-    def _repr_html_(self) -> str:
-        from .outputs.export import assessment_html
-
-        return assessment_html(self)
-
-    def __repr__(self) -> str:
-        lines = [
-            f"<planner.Assessment preset={self.preset.id!r}: {len(self.blocks):,} blocks, "
-            f"{len(self.circles)} circles>"
-        ]
-        for cid, row in self.summary.iterrows():
-            share = row["population_share"]
-            text = "n/a" if pd.isna(share) else f"{share:.1%}"
-            lines.append(f"  {cid:<28} {text:>7} of population inside ({row['how']})")
-        return "\n".join(lines)
-
-    def to_files(
-        self,
-        folder: str,
-        *,
-        formats: Sequence[str] = ("gpkg", "csv", "xlsx"),
-        name: str = "assessment",
-    ) -> list[str]:
-        """Write the tables (GeoPackage layers, CSV, XLSX) atomically; see outputs.export."""
-        from .outputs.export import write_assessment
-
-        return write_assessment(self, folder, formats=formats, name=name)
 
 
 def _networks(network: Network | Mapping[str, Network]) -> tuple[Network, dict[str, Network]]:
@@ -212,8 +98,6 @@ def _blocks_frame(
     if "households" in out.columns:
         out["households"] = pd.to_numeric(out["households"], errors="coerce").astype(float)
     if communities is not None:
-        from .sources.blocks import join_communities, standardise_communities
-
         com = communities
         if "community" not in com.columns:
             com = standardise_communities(com)
@@ -231,9 +115,7 @@ def _blocks_frame(
             out = join_communities(out, com)
     if "setting" not in out.columns:
         out["setting"] = pd.NA
-    from .sources.blocks import _setting_values
-
-    setting = _setting_values(out["setting"], "blocks", "setting")
+    setting = setting_values(out["setting"], "blocks", "setting")
     missing = setting.isna()
     if missing.any() and any(c.setting == "rural" for c in circles):
         warnings.warn(
@@ -321,8 +203,6 @@ def assess(
     chosen = _resolve_circles(pre, circles)
     fac = check_facilities(facilities, category)
     if communities is not None:
-        from .sources.blocks import standardise_communities
-
         communities = check_gdf(communities, "communities")
         if "community" not in communities.columns:
             communities = standardise_communities(communities)
@@ -355,7 +235,7 @@ def assess(
         osn = snap_origins(net, blk, entrances)
         fsn = snap_layer(net, fac.geometry)
         if not warned:  # once: the first mode's streets decide what lies off the network
-            _warn_unsnapped(fsn.snap, osn.snap, 0, net)
+            warn_unsnapped(fsn.snap, osn.snap, 0, net)
             warned = True
         legs = origin_legs(mg, osn.snap)
         for cat in needed:
@@ -367,7 +247,7 @@ def assess(
             values[(cat, k)], _ = origin_times(mg, dist, None, legs, sub, keys[k])
 
     # straight-line distance to the nearest facility of each needed category
-    bx, by = base.to_metric(_points(blk))
+    bx, by = base.to_metric(origin_points(blk))
     fx, fy = base.to_metric(fac.geometry)
     line: dict[str, np.ndarray] = {}
     for cat in needed:
@@ -463,8 +343,6 @@ def assess(
 
 def _warn_gcj02(fac: gpd.GeoDataFrame, net: Network) -> None:
     """Warn when a facility layer declared WGS-84 looks like GCJ-02 (Amap/Tencent)."""
-    from .sources.coords import detect_gcj02_shift
-
     declared = fac["source_crs"] if "source_crs" in fac.columns else None
     source = fac["source_file"] if "source_file" in fac.columns else None
     groups = (
@@ -490,12 +368,6 @@ def _warn_gcj02(fac: gpd.GeoDataFrame, net: Network) -> None:
                 PlannerWarning,
                 stacklevel=3,
             )
-
-
-def _points(blocks: gpd.GeoDataFrame) -> gpd.GeoSeries:
-    from .access import origin_points
-
-    return origin_points(blocks)
 
 
 def _missing_text(missing: np.ndarray, cats: Sequence[str], applies: np.ndarray) -> np.ndarray:

@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, settings
+from . import settings
+from ._version import __version__
 from .errors import PlannerError, PlannerWarning
 
 
@@ -140,8 +141,9 @@ def _print(quiet: bool, *parts: Any) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
-    from .demo import run_demo, summary_table
+    from .demo import run_demo
     from .hours import opening_hours_check
+    from .outputs.bundle import summary_table
 
     res = run_demo(args.out, quiet=args.quiet)
     a = res["assessment"]
@@ -182,7 +184,7 @@ def _cmd_init(args: argparse.Namespace) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> None:
-    from .demo import summary_table
+    from .outputs.bundle import summary_table
     from .plan import load_plan, run_plan
 
     plan = load_plan(args.plan)
@@ -212,13 +214,13 @@ def _assessed(plan: Any, steps: _Steps) -> Any:
 
 
 def _cmd_site(args: argparse.Namespace) -> None:
-    from .demo import write_outputs
-    from .plan import _speeds, load_plan, site_plan
+    from .outputs.bundle import write_outputs
+    from .plan import load_plan, plan_settings, site_plan
 
     plan = load_plan(args.plan)
     steps = _Steps(6, args.quiet)
     try:
-        with _speeds(plan), warnings.catch_warnings():
+        with plan_settings(plan), warnings.catch_warnings():
             warnings.simplefilter("ignore", PlannerWarning)
             a = _assessed(plan, steps)
             steps("siting")
@@ -242,12 +244,12 @@ def _cmd_site(args: argparse.Namespace) -> None:
 
 def _cmd_report(args: argparse.Namespace) -> None:
     from .outputs.report import write_report
-    from .plan import _speeds, load_plan
+    from .plan import load_plan, plan_settings
 
     plan = load_plan(args.plan)
     steps = _Steps(5, args.quiet)
     try:
-        with _speeds(plan):
+        with plan_settings(plan):
             a = _assessed(plan, steps)
             if a.communities is None:
                 msg = (

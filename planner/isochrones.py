@@ -33,7 +33,8 @@ from scipy.ndimage import binary_dilation, distance_transform_edt
 from . import settings
 from ._log import log
 from ._snap import SnapResult
-from .access import check_facilities, check_gdf, check_limit, check_network, node_times, snap_layer
+from ._validate import check_facilities, check_gdf, check_limit, check_network
+from .access import node_times, snap_layer
 from .errors import InputError
 from .network import ModeGraph, Network
 

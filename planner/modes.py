@@ -86,7 +86,7 @@ _BIKE_EXCLUDED = {
     "elevator",
     "escalator",
 } | _NOT_BUILT
-_DRIVABLE = {
+DRIVABLE = {
     "motorway",
     "motorway_link",
     "trunk",
@@ -292,7 +292,7 @@ def access_mask(tags: pd.DataFrame, profile: str) -> np.ndarray:
         vehicle = _per_unique(_tag(tags, "vehicle"), _closed_by)
         closed = _decide([car, motor, vehicle, general])
         ok &= closed != 1
-        ok &= hw_test(lambda v: all(x in _DRIVABLE for x in v))
+        ok &= hw_test(lambda v: all(x in DRIVABLE for x in v))
         ok &= ~service_private
     else:  # pragma: no cover - resolve_mode guards the profile names
         msg = f"unknown profile {profile!r}"

@@ -20,7 +20,16 @@ import geopandas as gpd
 import pandas as pd
 
 from . import settings
+from ._io import atomic_write
+from .assess import assess
 from .errors import InputError, PlannerWarning, closest
+from .network import load_network
+from .outputs.bundle import write_outputs
+from .siting import site
+from .sources.blocks import block_entrances, derive_blocks, read_blocks, read_communities
+from .sources.community_tables import join_community_table, read_community_table
+from .sources.files import read_facilities
+from .sources.osm_facilities import load_facilities
 
 SCHEMA: dict[str, set[str]] = {
     "plan": {"name", "lang"},
@@ -195,7 +204,7 @@ def load_plan(path: str | Path) -> Plan:
 
 
 @contextlib.contextmanager
-def _speeds(plan: Plan) -> Iterator[None]:
+def plan_settings(plan: Plan) -> Iterator[None]:
     """Apply the plan's [modes] speeds and max_snap_m for the duration of a run."""
     modes = plan.section("modes")
     old = (dict(settings.speeds_kph), settings.max_snap_m)
@@ -214,8 +223,6 @@ def _speeds(plan: Plan) -> Iterator[None]:
 
 def load_inputs(plan: Plan, step: Callable[[str], None] = lambda _s: None) -> dict[str, Any]:
     """Network, facilities, blocks, communities and entrances of a plan."""
-    import planner
-
     area = plan.section("area")
     mode = str(area.get("mode", "walk"))
     rules_file = plan.section("assessment").get("rules")
@@ -227,15 +234,15 @@ def load_inputs(plan: Plan, step: Callable[[str], None] = lambda _s: None) -> di
         osm_file = plan.file(area["osm"], "area")
         if "boundary" in area:
             boundary = gpd.read_file(plan.file(area["boundary"], "area"))
-        net = planner.load_network(osm_file, mode=mode, boundary=boundary)
+        net = load_network(osm_file, mode=mode, boundary=boundary)
     elif "graphml" in area:
-        net = planner.load_network(plan.file(area["graphml"], "area"), mode=mode)
+        net = load_network(plan.file(area["graphml"], "area"), mode=mode)
     elif "roads" in area:
-        net = planner.load_network(plan.file(area["roads"], "area"), mode=mode)
+        net = load_network(plan.file(area["roads"], "area"), mode=mode)
     elif "place" in area:
-        net = planner.load_network(str(area["place"]), mode=mode)
+        net = load_network(str(area["place"]), mode=mode)
     else:
-        net = planner.load_network(tuple(area["bbox"]), mode=mode)
+        net = load_network(tuple(area["bbox"]), mode=mode)
 
     step("facilities")
     layers = []
@@ -253,14 +260,14 @@ def load_inputs(plan: Plan, step: Callable[[str], None] = lambda _s: None) -> di
             else:
                 src = plan.file(src, where)
             layers.append(
-                planner.load_facilities(
+                load_facilities(
                     src, categories=spec.get("categories"), rules=rules, boundary=boundary
                 )
             )
         elif "file" in spec:
             path = plan.need(spec.pop("file"), where)
             spec.setdefault("rules", rules)
-            layers.append(planner.read_facilities(path, **spec))
+            layers.append(read_facilities(path, **spec))
         else:
             msg = f"{plan.path.name} [{where}]: give osm = true (or a path) or file = '...'."
             raise InputError(msg)
@@ -275,9 +282,9 @@ def load_inputs(plan: Plan, step: Callable[[str], None] = lambda _s: None) -> di
             for k, v in b.items()
             if k not in {"file", "derive", "min_area_m2", "total_population", "density_per_ha"}
         }
-        blocks = planner.read_blocks(plan.need(b["file"], "blocks"), **kw)
+        blocks = read_blocks(plan.need(b["file"], "blocks"), **kw)
     else:
-        blocks = planner.derive_blocks(
+        blocks = derive_blocks(
             net,
             min_area_m2=float(b.get("min_area_m2", 2000)),
             total_population=b.get("total_population"),
@@ -287,14 +294,14 @@ def load_inputs(plan: Plan, step: Callable[[str], None] = lambda _s: None) -> di
     c = plan.section("communities")
     if c.get("file"):
         kw = {k: c[k] for k in ("name", "setting", "region", "street", "crs", "layer") if k in c}
-        communities = planner.read_communities(plan.need(c["file"], "communities"), **kw)
+        communities = read_communities(plan.need(c["file"], "communities"), **kw)
         if c.get("table"):
-            table = planner.read_community_table(
+            table = read_community_table(
                 plan.need(c["table"], "communities"),
                 name=c.get("table_name"),
                 columns=c.get("table_columns"),
             )
-            communities, _report = planner.join_community_table(communities, table)
+            communities, _report = join_community_table(communities, table)
     entrances = None
     e = plan.section("entrances")
     if e:
@@ -302,9 +309,7 @@ def load_inputs(plan: Plan, step: Callable[[str], None] = lambda _s: None) -> di
         if gates is None:
             msg = f"{plan.path.name} [entrances]: give file = '...' or osm = true."
             raise InputError(msg)
-        entrances = planner.block_entrances(
-            blocks, gates, tolerance_m=float(e.get("tolerance_m", 5.0))
-        )
+        entrances = block_entrances(blocks, gates, tolerance_m=float(e.get("tolerance_m", 5.0)))
     return {
         "network": net,
         "facilities": fac,
@@ -316,8 +321,6 @@ def load_inputs(plan: Plan, step: Callable[[str], None] = lambda _s: None) -> di
 
 def assess_plan(plan: Plan, inputs: Mapping[str, Any]) -> Any:
     """The plan's assessment."""
-    import planner
-
     s = plan.section("assessment")
     circles: list[Any] | None = list(s["circles"]) if "circles" in s else None
     custom = s.get("circle", [])
@@ -327,7 +330,7 @@ def assess_plan(plan: Plan, inputs: Mapping[str, Any]) -> Any:
     preset = s.get("preset", "guangdong_2016")
     if isinstance(preset, str) and preset.endswith(".toml"):
         preset = str(plan.file(preset, "assessment"))
-    return planner.assess(
+    return assess(
         inputs["network"],
         inputs["facilities"],
         inputs["blocks"],
@@ -341,8 +344,6 @@ def assess_plan(plan: Plan, inputs: Mapping[str, Any]) -> Any:
 
 def site_plan(plan: Plan, a: Any, overrides: Mapping[str, Any] | None = None) -> Any:
     """The plan's siting (its [siting] section, with command-line overrides)."""
-    import planner
-
     s = {**plan.section("siting"), **{k: v for k, v in (overrides or {}).items() if v is not None}}
     if "circle" not in s:
         msg = f"{plan.path.name}: siting needs a circle ([siting] circle = '...' or --circle)."
@@ -357,7 +358,7 @@ def site_plan(plan: Plan, a: Any, overrides: Mapping[str, Any] | None = None) ->
     if "k" not in kw and "target" not in kw:
         msg = f"{plan.path.name}: siting needs k = N stations or target = share (or --k/--target)."
         raise InputError(msg)
-    return planner.site(a, circle=str(s["circle"]), **kw)
+    return site(a, circle=str(s["circle"]), **kw)
 
 
 def run_plan(
@@ -368,10 +369,8 @@ def run_plan(
     siting: bool = True,
 ) -> dict[str, Any]:
     """Run a plan: inputs, assessment, siting (if configured), outputs."""
-    from .demo import write_outputs
-
     p = plan if isinstance(plan, Plan) else load_plan(plan)
-    with _speeds(p), warnings.catch_warnings(record=True) as caught:
+    with plan_settings(p), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         inputs = load_inputs(p, step)
         step("assessment")
@@ -494,11 +493,10 @@ def init_plan(
         area = f"bbox = {list(bbox or ())}   # west, south, east, north (downloaded)"
         title = "bbox 生活圈评估"
     text = TEMPLATE.format(name=p.name, title=title, area=area, stem=p.stem)
-    from .outputs.export import _atomic
 
     def write(tmp: Path) -> None:
         tmp.write_text(text, encoding="utf-8")
 
-    _atomic(p, write)
+    atomic_write(p, write)
     load_plan(p)  # the template must pass its own validation
     return p

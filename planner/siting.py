@@ -29,7 +29,7 @@ import time
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -43,16 +43,16 @@ from . import settings
 from ._log import log
 from ._snap import SnapResult
 from .access import (
-    _with_source_rows,
     facility_links,
     origin_legs,
+    origin_points,
     same_street_times,
     snap_origins,
+    with_source_rows,
 )
+from .assess import assess
+from .assessment import Assessment
 from .errors import InputError, PlannerWarning
-
-if TYPE_CHECKING:
-    from .assess import Assessment
 
 
 @dataclass
@@ -171,8 +171,6 @@ def site(
     Siting
     """
     t0 = time.perf_counter()
-    from .assess import Assessment
-
     if not isinstance(assessment, Assessment):
         got = type(assessment).__name__
         msg = f"assessment must be a planner.Assessment (from planner.assess); got {got}."
@@ -390,8 +388,6 @@ def _default_candidates(a: Assessment, net: Any, demand: np.ndarray) -> gpd.GeoD
     if len(demand) == 0:
         msg = "no candidate sites: there are no blocks outside the circle that a station could fix."
         raise InputError(msg)
-    from .access import origin_points
-
     mg = net.graph
     spacing = float(settings.siting_spacing_m)
     sn = mg.snapper
@@ -449,7 +445,7 @@ def coverage_matrix(
         idx = np.arange(start, min(m, start + chunk))
         sub = cand.take(idx)
         fpos, node, wgt = facility_links(mg, sub)
-        ext = _with_source_rows(mg.csr_t, fpos, node, wgt, len(idx), buffers, "siting")
+        ext = with_source_rows(mg.csr_t, fpos, node, wgt, len(idx), buffers, "siting")
         d = dijkstra(
             ext, directed=True, indices=np.arange(n_nodes, n_nodes + len(idx)), limit=threshold
         )
@@ -796,8 +792,6 @@ def _rerun(
     a: Assessment, sites: gpd.GeoDataFrame, provides: Sequence[str], table: Any
 ) -> Assessment:
     """The assessment with one facility per (site, category it provides) added."""
-    from .assess import assess
-
     inp = a.inputs
     cat_col = inp["category"]
     fac = inp["facilities"]

@@ -8,22 +8,18 @@ failure never leaves a half-written file behind.
 
 from __future__ import annotations
 
-import contextlib
-import html
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .._io import atomic_write
+from ..assessment import Assessment, register_writer
 from ..errors import InputError
-
-if TYPE_CHECKING:
-    from ..assess import Assessment
 
 #: Chinese names of planner's fixed column names.
 ZH: dict[str, str] = {
@@ -123,22 +119,6 @@ def _index_as_columns(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary file in the same folder, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        tmp_path.unlink()  # writers that refuse to overwrite (GPKG) get a fresh name
-        write(tmp_path)
-        os.replace(tmp_path, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp_path.unlink()
-        raise
-
-
 def _no_formulas(sheet: Any, frame: pd.DataFrame) -> None:
     """Keep text from data as text: openpyxl stores any string starting with "=" as a
     formula, which Excel would run (a name like ``=HYPERLINK(...)`` in a POI export)."""
@@ -159,12 +139,12 @@ def write_sites(sites: gpd.GeoDataFrame, folder: str | Path, name: str = "sites"
     """
     out = Path(folder)
     gpkg, csv = out / f"{name}.gpkg", out / f"{name}.csv"
-    _atomic(gpkg, lambda t: sites.to_file(t, layer=name, driver="GPKG"))
+    atomic_write(gpkg, lambda t: sites.to_file(t, layer=name, driver="GPKG"))
     pts = sites.geometry.representative_point().to_crs(4326)
     table = pd.DataFrame(sites.drop(columns=sites.geometry.name)).assign(
         lon=pts.x.to_numpy(), lat=pts.y.to_numpy()
     )
-    _atomic(csv, lambda t: table.to_csv(t, encoding="utf-8-sig"))
+    atomic_write(csv, lambda t: table.to_csv(t, encoding="utf-8-sig"))
     return [str(gpkg), str(csv)]
 
 
@@ -235,7 +215,7 @@ def write_assessment(
                 else:
                     pyogrio.write_dataframe(pd.DataFrame(df), tmp, layer=layer, driver="GPKG")
 
-        _atomic(path, write_gpkg)
+        atomic_write(path, write_gpkg)
         written.append(str(path))
     if "csv" in formats:
         for layer, df in tabs.items():
@@ -244,7 +224,7 @@ def write_assessment(
             if isinstance(df, gpd.GeoDataFrame):
                 pts = df.geometry.representative_point().to_crs(4326)
                 frame["lon"], frame["lat"] = pts.x.to_numpy(), pts.y.to_numpy()
-            _atomic(path, _csv_writer(frame))
+            atomic_write(path, _csv_writer(frame))
             written.append(str(path))
     if "xlsx" in formats:
         path = out_dir / f"{name}.xlsx"
@@ -256,52 +236,9 @@ def write_assessment(
                     frame.to_excel(xl, sheet_name=layer[:31], index=False)
                     _no_formulas(xl.sheets[layer[:31]], frame)
 
-        _atomic(path, write_xlsx)
+        atomic_write(path, write_xlsx)
         written.append(str(path))
     return written
 
 
-def assessment_html(a: Assessment) -> str:
-    """A compact HTML summary for Jupyter (every string escaped)."""
-    esc = html.escape
-    rows = []
-    for cid, r in a.summary.iterrows():
-        share = r["population_share"]
-        radius = r["radius_population_share"]
-        rows.append(
-            "<tr>"
-            f"<td>{esc(str(r['name_zh']))}<br><small>{esc(str(cid))}</small></td>"
-            f"<td>{esc(str(r['how']))}</td>"
-            f"<td style='text-align:right'>{'n/a' if pd.isna(share) else f'{share:.1%}'}</td>"
-            f"<td style='text-align:right'>{'n/a' if pd.isna(radius) else f'{radius:.1%}'}</td>"
-            f"<td style='text-align:right'>{int(r['blocks_outside']):,}</td>"
-            f"<td>{esc(str(r['label']))}/{esc(str(r['mode_label']))}</td>"
-            "</tr>"
-        )
-    flagged = a.confidence[a.confidence["facilities"] == 0].index.tolist()
-    note = (
-        f"<p><b>No facilities found</b> for: {esc(', '.join(map(str, flagged)))} "
-        "(their coverage reflects missing data).</p>"
-        if flagged
-        else ""
-    )
-    t = a.targets
-    tline = ""
-    if len(t):
-        counts = t["status"].value_counts()
-        tline = (
-            "<p>Targets: "
-            + ", ".join(f"{esc(str(k))}: {int(v)}" for k, v in counts.items())
-            + "</p>"
-        )
-    return (
-        f"<div><b>planner Assessment</b> · preset {esc(a.preset.id)} · {len(a.blocks):,} blocks"
-        "<table><thead><tr><th>circle 生活圈</th><th>how 计算方式</th><th>population inside "
-        "(network) 人口覆盖率</th><th>straight-line radius 半径</th><th>blocks outside 圈外地块"
-        "</th><th>labels</th></tr></thead><tbody>"
-        + "".join(rows)
-        + "</tbody></table>"
-        + note
-        + tline
-        + "</div>"
-    )
+register_writer(write_assessment)

@@ -32,10 +32,10 @@ import html
 import json
 import math
 import os
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -45,16 +45,14 @@ import shapely
 from branca.element import Element, Figure, MacroElement
 from folium.map import Layer
 
-from .. import settings
+from .._io import atomic_write
 from .._log import log
-from ..errors import InputError, PlannerError, closest, describe
-from .export import _atomic
+from ..assessment import Assessment
+from ..errors import InputError, PlannerError, closest
+from ..network import Network
+from ..rules import CategoryTable, Circle
+from ._common import block_label, check_sites, members, pick_circle, reach_m, short_name
 from .offline import OfflineMap, RawElement, external_references, without_inline_leaflet
-
-if TYPE_CHECKING:
-    from ..assess import Assessment
-    from ..network import Network
-    from ..rules import CategoryTable, Circle
 
 __all__ = ["map_assessment", "map_html", "save_map"]
 
@@ -70,8 +68,6 @@ DECIMALS = 6
 STREET_SIMPLIFY_M = 0.5
 #: Isochrone outlines are simplified by this many metres (they are display only).
 ISOCHRONE_SIMPLIFY_M = 5.0
-#: A community map shows facilities and streets this far beyond the community at most.
-MAX_CONTEXT_M = 5000.0
 #: Streets beyond this many edges are not drawn (the file would be too large to open).
 MAX_STREET_EDGES = 300_000
 
@@ -130,18 +126,10 @@ def _esc(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _short(name: str, lang: str) -> str:
-    """The first of a category's alternative names (``"超市 / 便利店"`` -> ``"超市"``)."""
-    first = name.split(" / ", maxsplit=1)[0]
-    if lang == "en":
-        first = first.split(", ")[0].split(" (")[0]
-    return first.strip() or name
-
-
 def _both(table: CategoryTable, cat: str) -> str:
     """Escaped ``"中文 English"`` short names of a category."""
-    zh = _short(table.name(cat, "zh"), "zh")
-    en = _short(table.name(cat, "en"), "en")
+    zh = short_name(table.name(cat, "zh"), "zh")
+    en = short_name(table.name(cat, "en"), "en")
     return _esc(zh if zh == en else f"{zh} {en}")
 
 
@@ -423,28 +411,6 @@ class _Ready(MacroElement):
 # --- choosing what to draw ------------------------------------------------------------
 
 
-def _pick_circle(a: Assessment, circle: str | None, community: str | None) -> Circle:
-    ids = [c.id for c in a.circles]
-    if circle is not None:
-        if circle not in ids:
-            msg = f"circle={circle!r} is not in this assessment; circles: {describe(ids)}."
-            raise InputError(msg + closest(circle, ids))
-        return a.circle(circle)
-    shares = a.summary["population_share"]
-    if community is not None and len(a.by_community):
-        level = a.by_community.index.get_level_values(0)
-        if community in set(level):
-            shares = a.by_community.xs(community, level=0)["population_share"]
-    shares = pd.to_numeric(shares, errors="coerce").reindex(ids)
-    if shares.notna().any():
-        return a.circle(str(shares.idxmin()))
-    return a.circles[0]
-
-
-def _members(table: CategoryTable, cat: str) -> tuple[str, ...]:
-    return table.members(cat) if cat in table else (cat,)
-
-
 def _shown_categories(
     a: Assessment, c: Circle, categories: Sequence[str] | str | None, column: str
 ) -> list[str]:
@@ -477,14 +443,6 @@ def _network_for(a: Assessment, c: Circle) -> Network | None:
     return next(iter(a.networks.values()), None)
 
 
-def _reach_m(c: Circle) -> float:
-    """How far the circle reaches, metres (for a community map's surroundings)."""
-    if c.is_distance:
-        return float(c.distance_m or 0.0)
-    speed = c.speed_kph or settings.speeds_kph.get(c.mode) or 30.0
-    return min(MAX_CONTEXT_M, float(speed) / 3.6 * c.threshold)
-
-
 def _time_column(a: Assessment, c: Circle, cat: str) -> tuple[str, bool]:
     """The blocks column of a circle's time (or distance) to a category, as assessed."""
     return a.value_column(c.id, cat), a.engine_key(c.id).distance
@@ -499,14 +457,6 @@ def _fmt_int(value: object) -> str:
     except (TypeError, ValueError):
         return "—"
     return "—" if math.isnan(v) else f"{v:,.0f}"
-
-
-def _block_label(index: Hashable, row_name: object) -> str:
-    if row_name is not None and not (isinstance(row_name, float) and math.isnan(row_name)):
-        text = str(row_name).strip()
-        if text and text != "<NA>":
-            return text
-    return f"#{index}" if isinstance(index, int | np.integer) else str(index)
 
 
 def _block_popups(a: Assessment, blocks: pd.DataFrame, c: Circle) -> tuple[list[int], list[str]]:
@@ -555,7 +505,7 @@ def _block_popups(a: Assessment, blocks: pd.DataFrame, c: Circle) -> tuple[list[
         else:
             k = 2 + min(max(k_missing, 1), 4)
         keys.append(k)
-        label = _block_label(idx, names[i] if names is not None else None)
+        label = block_label(idx, names[i] if names is not None else None)
         parts = [f"<div class='pl-pop'><b>地块 Block {_esc(label)}</b><br>"]
         if comm is not None and comm[i] is not None and not pd.isna(comm[i]):
             parts.append(f"社区 Community: {_esc(comm[i])}<br>")
@@ -695,7 +645,7 @@ def _iso_input(
     codes = fac[column].astype(object).to_numpy()
     parts = []
     for cat in cats:
-        rows = np.isin(codes, list(_members(a.preset.table, cat)))
+        rows = np.isin(codes, list(members(a.preset.table, cat)))
         if rows.any():
             parts.append(fac[rows][[fac.geometry.name]].assign(_layer=cat))
     if not parts:
@@ -744,7 +694,7 @@ def _plan(
                 boundary = shapely.union_all(own.geometry.to_crs(metric).to_numpy())
                 shapes.append(boundary)
         core = shapely.union_all(shapes)
-        extent = shapely.buffer(shapely.envelope(core), max(_reach_m(c), 200.0))
+        extent = shapely.buffer(shapely.envelope(core), max(reach_m(c), 200.0))
 
     # streets (bottom)
     if streets and net is not None:
@@ -839,7 +789,7 @@ def _plan(
             if not len(rows):
                 continue
             times = iso["time_s"].to_numpy(dtype=float)[rows] if "time_s" in iso.columns else None
-            label = _short(table.name(cat, lang), lang)
+            label = short_name(table.name(cat, lang), lang)
             when = ""
             if times is not None:
                 steps = sorted(set(times.tolist()))
@@ -885,7 +835,7 @@ def _plan(
         names = fac["name"].to_numpy(dtype=object) if "name" in fac.columns else None
         plan.legend.append(f"<div class='pl-sec'>{_esc(_w('facilities', lang))}</div>")
         for i, cat in enumerate(cats):
-            rows = np.flatnonzero(np.isin(codes, list(_members(table, cat))))
+            rows = np.flatnonzero(np.isin(codes, list(members(table, cat))))
             label = _both(table, cat)
             props = [
                 {
@@ -903,7 +853,7 @@ def _plan(
                 fill_opacity=0.95,
                 radius=6,
             )
-            short = _short(table.name(cat, lang), lang)
+            short = short_name(table.name(cat, lang), lang)
             plan.layers.append(
                 GeoJsonLayer(
                     _feature_collection(fgeoms[rows], props),
@@ -920,7 +870,7 @@ def _plan(
 
     # proposed sites (top)
     if sites is not None:
-        s = _check_sites(sites)
+        s = check_sites(sites)
         if community is not None and extent is not None:
             s = _extent_filter(s, extent, metric)
         sgeom = s.geometry
@@ -948,21 +898,6 @@ def _plan(
     if plan.bounds is None and len(a.facilities):
         plan.bounds = _bounds(_display(a.facilities.geometry, gcj))
     return plan
-
-
-def _check_sites(sites: object) -> gpd.GeoDataFrame:
-    inner = getattr(sites, "sites", None)
-    if not isinstance(sites, gpd.GeoDataFrame) and isinstance(inner, gpd.GeoDataFrame):
-        sites = inner  # a siting result object
-    if not isinstance(sites, gpd.GeoDataFrame):
-        msg = (
-            f"sites must be a GeoDataFrame of points (siting results); got {type(sites).__name__}."
-        )
-        raise InputError(msg)
-    if sites.crs is None:
-        msg = "sites has no CRS; set one (e.g. sites.set_crs(4326))."
-        raise InputError(msg)
-    return sites
 
 
 def _streets_layer(
@@ -1126,7 +1061,7 @@ def map_assessment(
             "tiles='none' for a map that needs no key and no network."
         )
         raise InputError(msg)
-    c = _pick_circle(a, circle, community)
+    c = pick_circle(a, circle, community)
     cats = _shown_categories(a, c, categories, category)
     iso = _iso_input(a, c, cats, category, isochrones, isochrone_times_s)
     gcj = tiles == "gaode"
@@ -1203,5 +1138,5 @@ def save_map(m: folium.Map, path: str | os.PathLike[str]) -> Path:
     def write(tmp: Path) -> None:
         tmp.write_text(text, encoding="utf-8")
 
-    _atomic(out, write)
+    atomic_write(out, write)
     return out

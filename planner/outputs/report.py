@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import geopandas as gpd
 import jinja2
@@ -32,14 +32,14 @@ import pandas as pd
 import shapely
 
 from .. import settings
+from .._io import atomic_write
 from .._log import log
+from .._version import __version__
+from ..assessment import Assessment
 from ..errors import InputError, closest, describe
-from .export import _atomic
-from .maps import _block_label, _members, _pick_circle, _reach_m, _short, map_assessment, map_html
-
-if TYPE_CHECKING:
-    from ..assess import Assessment
-    from ..rules import Circle
+from ..rules import Circle
+from ._common import block_label, check_sites, members, pick_circle, reach_m, short_name
+from .maps import map_assessment, map_html
 
 __all__ = ["write_report"]
 
@@ -246,7 +246,7 @@ def _unit(unit: object, lang: str) -> str:
 
 
 def _cat_name(a: Assessment, cat: str, lang: str) -> str:
-    return _short(a.preset.table.name(cat, lang), lang)
+    return short_name(a.preset.table.name(cat, lang), lang)
 
 
 def _safe_filename(name: str) -> str:
@@ -349,7 +349,7 @@ def _worst_blocks(
         cats = [p.strip() for p in str(text).split(",") if p.strip()] if not _isnan(text) else []
         out.append(
             {
-                "label": _block_label(idx, names.at[idx] if names is not None else None),
+                "label": block_label(idx, names.at[idx] if names is not None else None),
                 "population": float(r["pop"]),
                 "inside": bool(r["inside"]),
                 "n_missing": int(r["n"]),
@@ -482,7 +482,7 @@ def _facility_rows(
     cats = list(dict.fromkeys(k for c in a.circles for k in c.categories))
     rows = []
     for cat in cats:
-        sub = fac[np.isin(codes, list(_members(a.preset.table, cat)))]
+        sub = fac[np.isin(codes, list(members(a.preset.table, cat)))]
         if not len(sub):
             continue
         names = (
@@ -512,10 +512,8 @@ def _site_rows(
 ) -> tuple[list[str], list[list[str]]] | None:
     if sites is None:
         return None
-    from .maps import _check_sites
-
-    s = _check_sites(sites)
-    area, metric = _area_of(a, name, blocks, min(_reach_m(c), 1000.0))
+    s = check_sites(sites)
+    area, metric = _area_of(a, name, blocks, min(reach_m(c), 1000.0))
     s = s[_inside(s, area, metric)]
     cols = [col for col in SITE_COLUMNS if col in s.columns]
     body = []
@@ -613,7 +611,7 @@ def _render_community(
 ) -> tuple[str, _Page]:
     blocks = a.blocks[a.blocks["community"].astype(object) == name]
     attrs = _community_attrs(a, name, blocks)
-    c = _pick_circle(a, circle, name)
+    c = pick_circle(a, circle, name)
     m = map_assessment(
         a,
         circle=c.id,
@@ -652,8 +650,6 @@ def _render_community(
 
 
 def _version() -> str:
-    from .. import __version__
-
     return str(__version__)
 
 
@@ -661,7 +657,7 @@ def _write(path: Path, text: str) -> None:
     def write(tmp: Path) -> None:
         tmp.write_text(text, encoding="utf-8")
 
-    _atomic(path, write)
+    atomic_write(path, write)
 
 
 def write_report(

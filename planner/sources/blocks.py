@@ -22,7 +22,7 @@ import shapely
 from .. import settings
 from .._log import log
 from ..errors import InputError, MissingColumnError, PlannerWarning, closest
-from ..modes import _DRIVABLE
+from ..modes import DRIVABLE
 
 POPULATION_COLUMNS = ("population", "pop", "人口", "常住人口", "人口数", "居住人口", "户籍人口")
 HOUSEHOLD_COLUMNS = ("households", "hh", "户数", "住户数", "户")
@@ -74,7 +74,12 @@ def _find(
     return hits[0] if hits else None
 
 
-def _setting_values(values: pd.Series, file: str, column: str) -> pd.Series:
+def setting_values(values: pd.Series, file: str, column: str) -> pd.Series:
+    """Urban/rural values in any accepted spelling as "urban", "rural" or NA.
+
+    Raises :class:`planner.errors.InputError` naming ``file`` and ``column`` on a value
+    that is neither.
+    """
     text = values.astype("string").str.strip().str.lower()
     out = pd.Series(pd.NA, index=values.index, dtype="string")
     out[text.isin(URBAN)] = "urban"
@@ -190,7 +195,7 @@ def standardise_blocks(
     if st is not None and st != "street":
         out["street"] = out[st].astype("string")
     if se is not None:
-        out["setting"] = _setting_values(out[se], file, se)
+        out["setting"] = setting_values(out[se], file, se)
     return out
 
 
@@ -313,7 +318,7 @@ def standardise_communities(
         msg = f"{file}: communities must be polygons (社区/村 boundaries)."
         raise InputError(msg)
     out["setting"] = _column_or_constant(
-        out, setting, SETTING_COLUMNS, "urban/rural setting", _setting_values, file
+        out, setting, SETTING_COLUMNS, "urban/rural setting", setting_values, file
     )
     out["region"] = _column_or_constant(
         out, region, REGION_COLUMNS, "region class", _region_values, file
@@ -361,7 +366,7 @@ def join_communities(blocks: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) ->
 
 #: Streets that bound blocks: what cars and pedestrians share (no footways, paths,
 #: tracks or service ways, so paths through a park do not cut it up).
-_ROAD_CLASSES = (_DRIVABLE - {"service", "track"}) | {"pedestrian"}
+_ROAD_CLASSES = (DRIVABLE - {"service", "track"}) | {"pedestrian"}
 #: Building types that are not homes; footprints of other types (including the common
 #: untyped ``building=yes``) count as residential floor area [I].
 _NON_RESIDENTIAL_BUILDINGS = {

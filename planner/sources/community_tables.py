@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, MissingColumnError, PlannerWarning, closest, describe
-from .files import EXCEL_SUFFIXES, SPATIAL_SUFFIXES, TEXT_SUFFIXES, _norm, _read_excel, _read_text
+from ._tables import norm_header, read_excel_table, read_text_table
+from .files import EXCEL_SUFFIXES, SPATIAL_SUFFIXES, TEXT_SUFFIXES
 
 __all__ = ["STANDARD_COLUMNS", "join_community_table", "read_community_table"]
 
@@ -138,8 +139,8 @@ def _header(
             )
             raise MissingColumnError(msg)
         return given
-    normal = {_norm(h): h for h in reversed(headers)}
-    return next((normal[_norm(c)] for c in candidates if _norm(c) in normal), None)
+    normal = {norm_header(h): h for h in reversed(headers)}
+    return next((normal[norm_header(c)] for c in candidates if norm_header(c) in normal), None)
 
 
 def match_key(names: pd.Series) -> pd.Series:
@@ -301,10 +302,10 @@ def read_community_table(
         msg = f"{where}: sheet= applies to Excel workbooks only; drop it for {suffix} files."
         raise InputError(msg)
     if suffix in EXCEL_SUFFIXES:
-        raw, used = _read_excel(path, sheet, where)
+        raw, used = read_excel_table(path, sheet, where)
         attrs = {"sheet": used, "encoding": None}
     else:
-        raw, used = _read_text(path, encoding, where)
+        raw, used = read_text_table(path, encoding, where)
         attrs = {"sheet": None, "encoding": used}
     raw.columns = pd.Index([str(c).strip() for c in raw.columns])
     raw = raw.dropna(how="all").copy()

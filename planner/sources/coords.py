@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, overload
+from typing import Any, Protocol, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -47,8 +47,18 @@ import pyproj
 
 from planner.errors import InputError, PlannerWarning, closest
 
-if TYPE_CHECKING:
-    from planner.network import Network
+
+class StreetIndex(Protocol):
+    """What :func:`detect_gcj02_shift` needs of a network (a :class:`planner.Network`)."""
+
+    def to_metric(self, geoms: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Metric x, y of point geometries."""
+        ...
+
+    def snap_xy(self, x: np.ndarray, y: np.ndarray, max_snap_m: float | None = None) -> Any:
+        """Nearest streets of metric points (``connector`` and ``primary`` arrays)."""
+        ...
+
 
 __all__ = [
     "bd09_to_gcj02",
@@ -550,7 +560,7 @@ def from_wgs84(lon: npt.ArrayLike, lat: npt.ArrayLike, crs: str) -> tuple[Any, A
 def detect_gcj02_shift(
     lon: npt.ArrayLike,
     lat: npt.ArrayLike,
-    network: Network,
+    network: StreetIndex,
     *,
     sample: int = 500,
     min_median_m: float = 15.0,

@@ -25,9 +25,6 @@ Input files are only ever read.
 from __future__ import annotations
 
 import codecs
-import csv
-import io
-import re
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -44,6 +41,7 @@ from .._log import log
 from ..errors import InputError, MissingColumnError, NoCrsError, PlannerWarning, closest, describe
 from ..rules import CategoryTable
 from ..rules import categories as category_table
+from ._tables import norm_header, read_excel_table, read_text_table
 
 __all__ = ["read_facilities", "read_layer"]
 
@@ -55,7 +53,7 @@ SUFFIXES = (*TEXT_SUFFIXES, *EXCEL_SUFFIXES, *SPATIAL_SUFFIXES)
 #: Columns read_layer adds; a file's own columns of these names get "_original".
 PROVENANCE = ("source_file", "source_row", "source_crs")
 
-# Column names (after _norm: lower case, no spaces, punctuation or brackets) that hold
+# Column names (after norm_header: lower case, no spaces, punctuation or brackets) that hold
 # longitudes, latitudes, or both as "lng,lat" text. A name may also carry a coordinate
 # system tag before or after it ("wgs84_lng", "lng_gcj02", "经度(GCJ-02)").
 LON_NAMES = frozenset(
@@ -97,14 +95,9 @@ def _warn(msg: str) -> None:
     warnings.warn(msg, PlannerWarning, stacklevel=3)
 
 
-def _norm(name: object) -> str:
-    """A column name reduced for matching: lower case, no spaces, punctuation or brackets."""
-    return re.sub(r"[\s_\-.:/()（）\[\]{}·]+", "", str(name).lower())
-
-
 def _coord_kind(name: object) -> tuple[str | None, str | None]:
     """("lon" | "lat" | "location" | None, crs tag or None) for a column name."""
-    key = _norm(name)
+    key = norm_header(name)
     kinds = (("lon", LON_NAMES), ("lat", LAT_NAMES), ("location", LOCATION_NAMES))
     for kind, names in kinds:
         if key in names:
@@ -120,140 +113,6 @@ def _coord_kind(name: object) -> tuple[str | None, str | None]:
 
 
 # --- reading ---------------------------------------------------------------------------
-
-
-def _decode(path: Path, encoding: str | None, where: str) -> tuple[str, str]:
-    """The text of a table file and the encoding that decoded it."""
-    data = path.read_bytes()
-    if encoding is not None:
-        try:
-            return data.decode(encoding), encoding
-        except LookupError:
-            msg = f"{where}: unknown encoding={encoding!r}; use e.g. 'utf-8', 'gb18030' or 'big5'."
-            raise InputError(msg) from None
-        except UnicodeDecodeError as exc:
-            msg = (
-                f"{where}: cannot be decoded with encoding={encoding!r} ({exc.reason} at byte "
-                f"{exc.start}); pass the file's real encoding, or leave encoding=None to detect it."
-            )
-            raise InputError(msg) from None
-    if data.startswith(codecs.BOM_UTF8):
-        tries: tuple[str, ...] = ("utf-8-sig",)
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        tries = ("utf-16",)  # Excel's "Unicode text" export
-    else:
-        # UTF-8 first: GBK text is practically never valid UTF-8, while many UTF-8 byte
-        # sequences are also valid GB18030, so the reverse order would misread UTF-8.
-        tries = ("utf-8", "gb18030")
-    for enc in tries:
-        try:
-            return data.decode(enc), enc
-        except UnicodeDecodeError:
-            continue
-    msg = (
-        f"{where}: cannot be decoded as {' or '.join(tries)}; pass the file's encoding, "
-        "e.g. encoding='big5' for traditional-Chinese files."
-    )
-    raise InputError(msg)
-
-
-def _sniff_delimiter(text: str, suffix: str) -> str:
-    """Comma, tab or semicolon: the one that splits the header into the most columns.
-
-    The header decides (it rarely holds a delimiter inside a name, while values do:
-    Amap type strings hold semicolons, locations commas); ties go to the delimiter whose
-    split gives the most of the first rows the header's number of fields.
-    """
-    sample = text[:65536]
-    if len(text) > len(sample) and "\n" in sample:
-        sample = sample[: sample.rindex("\n")]
-    order = ("\t", ",", ";") if suffix == ".tsv" else (",", "\t", ";")
-    best, best_key = order[0], (0, 0.0)
-    for delim in order:
-        rows = [r for r in csv.reader(io.StringIO(sample), delimiter=delim) if r][:50]
-        if not rows or len(rows[0]) < 2:
-            continue
-        width = len(rows[0])
-        same = sum(len(r) == width for r in rows[1:]) / max(len(rows) - 1, 1)
-        if (width, same) > best_key:
-            best, best_key = delim, (width, same)
-    return best
-
-
-def _numbers_where_possible(df: pd.DataFrame) -> pd.DataFrame:
-    """Columns read as text become numbers when every non-empty cell is a number.
-
-    A column with any value written with a leading zero ("060400", "0755") stays text:
-    Amap typecodes, area codes and ids must keep their digits.
-    """
-    out = df.copy()
-    for col in out.columns:
-        text = out[col]
-        if not (pd.api.types.is_string_dtype(text) or text.dtype == object):
-            continue
-        values = text.dropna().astype(str).str.strip()
-        if values.empty or not _all_plain_numbers(values.iloc[:100]):
-            continue  # most text columns fail on their first values: skip the full pass
-        if _all_plain_numbers(values):
-            out[col] = pd.to_numeric(text.astype(str).str.strip().where(text.notna()))
-    return out
-
-
-def _all_plain_numbers(values: pd.Series) -> bool:
-    """Every value is a number not written with a leading zero."""
-    nums = pd.to_numeric(values, errors="coerce")
-    return not (nums.isna().any() or values.str.match(r"^[-+]?0\d").any())
-
-
-def _read_text(path: Path, encoding: str | None, where: str) -> tuple[pd.DataFrame, str]:
-    text, used = _decode(path, encoding, where)
-    delim = _sniff_delimiter(text, path.suffix.lower())
-    try:
-        df = pd.read_csv(io.StringIO(text), sep=delim, dtype=str, skip_blank_lines=True)
-    except pd.errors.EmptyDataError:
-        msg = f"{where} is empty (no header, no rows); check that it is the right file."
-        raise InputError(msg) from None
-    except pd.errors.ParserError as exc:
-        msg = (
-            f"{where}: cannot be read as a {delim!r}-separated table ({exc}); check the "
-            "quoting of fields that contain the delimiter."
-        )
-        raise InputError(msg) from None
-    return _numbers_where_possible(df), used
-
-
-def _read_excel(path: Path, sheet: str | int | None, where: str) -> tuple[pd.DataFrame, str]:
-    package = "xlrd" if path.suffix.lower() == ".xls" else "openpyxl"
-    try:
-        book = pd.ExcelFile(path)
-    except ImportError:
-        msg = f"reading {path.suffix} files needs the {package} package: pip install {package}"
-        raise InputError(msg) from None
-    except (ValueError, OSError, KeyError) as exc:
-        msg = f"{where}: cannot be read as an Excel workbook ({exc}); save it again from Excel."
-        raise InputError(msg) from None
-    with book:
-        names = [str(s) for s in book.sheet_names]
-        if sheet is None:
-            chosen = names[0]
-        elif isinstance(sheet, int):
-            if not 0 <= sheet < len(names):
-                msg = (
-                    f"{where} has {len(names)} sheet(s) ({describe(names)}); sheet={sheet} is "
-                    "out of range (sheets count from 0)."
-                )
-                raise InputError(msg)
-            chosen = names[sheet]
-        elif str(sheet) in names:
-            chosen = str(sheet)
-        else:
-            msg = (
-                f"{where} has no sheet {sheet!r}; its sheets are {describe(names)}."
-                f"{closest(str(sheet), names)}"
-            )
-            raise InputError(msg)
-        df = pd.read_excel(book, sheet_name=chosen)
-    return df, chosen
 
 
 def _sidecar(path: Path, suffix: str) -> Path | None:
@@ -816,9 +675,9 @@ def read_layer(
         _check_range(gdf, where)
     else:
         if suffix in EXCEL_SUFFIXES:
-            df, attrs["sheet"] = _read_excel(path, sheet, where)
+            df, attrs["sheet"] = read_excel_table(path, sheet, where)
         else:
-            df, attrs["encoding"] = _read_text(path, encoding, where)
+            df, attrs["encoding"] = read_text_table(path, encoding, where)
         if len(df) == 0:
             msg = f"{where} has a header but no rows; check that it is the right file (and sheet=)."
             raise InputError(msg)

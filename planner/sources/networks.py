@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,6 @@ from .. import settings
 from .._log import log
 from ..errors import InputError, MissingColumnError, NetworkError, NoCrsError
 from ..modes import TAG_KEYS, hashable
-from ..network import RawNetwork
 
 #: Edge attributes kept besides the tags the modes read.
 KEEP_KEYS: tuple[str, ...] = (*TAG_KEYS, "name", "osmid")
@@ -30,6 +30,35 @@ XML_SUFFIXES = (".osm", ".xml", ".osm.xml", ".osm.bz2", ".xml.bz2")
 PBF_SUFFIXES = (".pbf", ".osm.pbf")
 GRAPHML_SUFFIXES = (".graphml",)
 LINE_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".parquet")
+
+
+@dataclass
+class RawNetwork:
+    """A street network as a loader hands it over, before projection.
+
+    ``edges_u``/``edges_v`` hold node ids; ``geometry`` holds one LineString (or None
+    for a straight edge) per edge in ``crs``; ``length`` is metres (NaN to compute).
+    ``trust_length=False`` replaces every length by the geodesic length of the edge's
+    polyline on the WGS-84 ellipsoid (OSM tools store spherical great-circle lengths,
+    0.2-0.5 % off at Guangdong's latitudes).
+    ``directed_rows`` says whether every usable direction is its own edge (osmnx
+    MultiDiGraph) or edges are OSM way segments drawn once, whose ``oneway`` tags
+    decide the directions (pyrosm, road lines).
+    """
+
+    node_ids: np.ndarray
+    node_x: np.ndarray
+    node_y: np.ndarray
+    edges_u: np.ndarray
+    edges_v: np.ndarray
+    length: np.ndarray
+    geometry: np.ndarray
+    tags: pd.DataFrame
+    crs: Any
+    directed_rows: bool
+    source: str = ""
+    trust_length: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def suffix_of(path: Path) -> str:
@@ -191,7 +220,7 @@ def raw_from_pbf(path: Path, boundary: Any = None) -> RawNetwork:
     """Read an OSM PBF file with pyrosm: every highway way, every node, no component dropped."""
     import pyrosm
 
-    bbox = _boundary_polygon(boundary)
+    bbox = boundary_polygon(boundary)
     osm = pyrosm.OSM(str(path), bounding_box=bbox)
     extra = [k for k in KEEP_KEYS if k not in {"osmid"}]
     got = osm.get_network(network_type="all", nodes=True, extra_attributes=extra)
@@ -224,7 +253,8 @@ def _column(df: pd.DataFrame, key: str) -> np.ndarray:
     return col.where(col.notna(), None).to_numpy(dtype=object)
 
 
-def _boundary_polygon(boundary: Any) -> Any:
+def boundary_polygon(boundary: Any) -> Any:
+    """A boundary (bbox tuple, shapely polygon or GeoDataFrame) as one WGS-84 geometry."""
     if boundary is None:
         return None
     if isinstance(boundary, gpd.GeoDataFrame | gpd.GeoSeries):

@@ -23,7 +23,7 @@ import shapely
 from .._log import log
 from ..errors import InputError
 from ..rules import CategoryTable, categories
-from .networks import PBF_SUFFIXES, XML_SUFFIXES, osmnx_tags, suffix_of
+from .networks import PBF_SUFFIXES, XML_SUFFIXES, boundary_polygon, osmnx_tags, suffix_of
 
 #: OSM keys whose features can be facilities (name-only rules match within these).
 POI_KEYS = (
@@ -69,9 +69,7 @@ def _features_pbf(
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     import pyrosm
 
-    from .networks import _boundary_polygon
-
-    bbox = _boundary_polygon(boundary)
+    bbox = boundary_polygon(boundary)
     # whole relations, so a park or campus crossing the boundary keeps its true shape
     osm = pyrosm.OSM(str(path), bounding_box=bbox, complete_relations=bbox is not None)
     pois = osm.get_pois(custom_filter=dict.fromkeys(POI_KEYS, True))
