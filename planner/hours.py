@@ -295,52 +295,59 @@ def hours_per_day(values: Iterable[Any], *, week: date = REFERENCE_WEEK) -> pd.D
     """
     series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
     text = series.astype("string").str.strip()
-    text = text.where(text != "")
-    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    codes, uniques = pd.factorize(text.where(text != ""), use_na_sentinel=True)
     monday = datetime.combine(week - timedelta(days=week.weekday()), datetime.min.time())
-    n = len(uniques)
-    hours = np.full((n, 7), np.nan)
-    unknown = np.full(n, np.nan)
-    comment = np.full(n, None, dtype=object)
-    used = np.full(n, None, dtype=object)
-    error = np.full(n, None, dtype=object)
-    for i, value in enumerate(uniques):  # each distinct string once
-        oh, used[i], error[i] = _parse(str(value))
-        if oh is None:
-            continue
-        try:
-            hours[i], unknown[i], comment[i] = _week(oh, monday)
-        except Exception as exc:  # an expression the evaluator cannot step through
-            error[i] = f"cannot evaluate the expression over a week ({exc}); see {_WIKI}"
+    parsed = _parse_each(uniques, monday)  # each distinct string once
     found = codes >= 0
     take = np.where(found, codes, 0)
 
     def pick(arr: np.ndarray) -> np.ndarray:
-        if n == 0:
+        if len(uniques) == 0:
             return np.full((len(codes), *arr.shape[1:]), np.nan if arr.dtype != object else None)
         out = arr[take]
-        if arr.dtype == object:
-            out[~found] = None
-        else:
-            out[~found] = np.nan
+        out[~found] = None if arr.dtype == object else np.nan
         return out
 
-    h = pick(hours)
-    out = pd.DataFrame(h, index=series.index, columns=list(DAYS))
+    h = pick(parsed["hours"])
+    out = pd.concat(
+        [pd.DataFrame(h, index=series.index, columns=list(DAYS)), _day_stats(h, series.index)],
+        axis=1,
+    )
+    out["unknown_h"] = pick(parsed["unknown"])
+    for col, key in (("comment", "comment"), ("parsed_as", "used"), ("parse_error", "error")):
+        out[col] = pd.array(pick(parsed[key]), dtype="string")
+    return out
+
+
+def _parse_each(uniques: Any, monday: datetime) -> dict[str, np.ndarray]:
+    """Hours per day, unknown hours, comment, expression used and error of each value."""
+    n = len(uniques)
+    out = {"hours": np.full((n, 7), np.nan), "unknown": np.full(n, np.nan)}
+    out |= {k: np.full(n, None, dtype=object) for k in ("comment", "used", "error")}
+    for i, value in enumerate(uniques):
+        oh, out["used"][i], out["error"][i] = _parse(str(value))
+        if oh is None:
+            continue
+        try:
+            out["hours"][i], out["unknown"][i], out["comment"][i] = _week(oh, monday)
+        except Exception as exc:  # an expression the evaluator cannot step through
+            out["error"][i] = f"cannot evaluate the expression over a week ({exc}); see {_WIKI}"
+    return out
+
+
+def _day_stats(h: np.ndarray, index: pd.Index) -> pd.DataFrame:
+    """open_days, week_h and the min/median/mean hours of the days open (NaN: no data)."""
     open_day = h > 0
+    none = np.isnan(h).all(axis=1)
+    out = pd.DataFrame(index=index)
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: no data
-        out["open_days"] = np.where(np.isnan(h).all(axis=1), np.nan, open_day.sum(axis=1))
-        out["week_h"] = np.nansum(h, axis=1)
-        out.loc[np.isnan(h).all(axis=1), "week_h"] = np.nan
+        out["open_days"] = np.where(none, np.nan, open_day.sum(axis=1))
+        out["week_h"] = np.where(none, np.nan, np.nansum(h, axis=1))
         opened = np.where(open_day, h, np.nan)
         out["min_h"] = np.nanmin(opened, axis=1)
         out["median_h"] = np.nanmedian(opened, axis=1)
         out["mean_h"] = np.nanmean(opened, axis=1)
-    out["unknown_h"] = pick(unknown)
-    out["comment"] = pd.array(pick(comment), dtype="string")
-    out["parsed_as"] = pd.array(pick(used), dtype="string")
-    out["parse_error"] = pd.array(pick(error), dtype="string")
     return out
 
 

@@ -333,6 +333,7 @@ class CategoryTable:
                     "radius_label": c.radius_label,
                     "osm_label": c.osm_label,
                     "amap_label": c.amap_label,
+                    "amap_keywords_label": c.amap_keywords_label,
                 }
                 for c in self.categories.values()
             ]

@@ -160,7 +160,9 @@ def _missing(t: Target, detail: str, thresholds: Mapping[str, Any] | None = None
     return [_row(t, k, None, v, MISSING, detail=detail) for k, v in items.items()], None
 
 
-def _unit_rows(t: Target, unit: str, names: Any, cls: Any, value: Any, status: Any, **kw: Any):
+def _unit_rows(
+    t: Target, unit: str, names: Any, cls: Any, value: Any, status: Any, **kw: Any
+) -> pd.DataFrame:
     """The per-unit table of one target (every column of :data:`UNIT_COLUMNS`)."""
     frame = pd.DataFrame(
         {
@@ -239,8 +241,9 @@ def evaluate_targets(
             units.append(u)
     table = pd.DataFrame(rows, columns=COLUMNS)
     table["reference_year"] = year
-    due = pd.to_numeric(table["due_year"], errors="coerce")
-    table["due"] = pd.array(np.where(due.isna(), None, year >= due), dtype="boolean")
+    due = pd.to_numeric(table["due_year"], errors="coerce").to_numpy(dtype=float)
+    table["due"] = pd.array(year >= due, dtype="boolean")
+    table.loc[np.isnan(due), "due"] = pd.NA
     per_unit = pd.concat(units, ignore_index=True) if units else pd.DataFrame(columns=UNIT_COLUMNS)
     return table.set_index(["target", "class"]), per_unit.reindex(columns=UNIT_COLUMNS)
 
@@ -768,6 +771,7 @@ def _table_class_row(
     have = member & judged
     passing, lacking = int((have & ok).sum()), int((member & ~judged).sum())
     rule = _describe_rule(t, threshold)
+    short: float | None
     if t.aggregate == "each":
         value, verdict, text, short = _each(have, ok, gap, lacking, unknown, rule, t.unit)
     else:
@@ -854,7 +858,8 @@ def _opening_hours(t: Target, ctx: _Inputs) -> Result:
         category=ctx.category,
         reading=t.hours_reading,
     )
-    row = _hours_row(t, summary.loc[("all", "all")], minimum, reading, which)
+    every = summary.xs(("all", "all"))
+    row = _hours_row(t, pd.Series(every), minimum, reading, which)
     return [row], _hours_units(t, per_fac, summary, ctx.com)
 
 
