@@ -480,6 +480,8 @@ _TARGET_KEYS = {
     "bands",
     "due_year",
     "hours_reading",
+    "gap_unit",
+    "gap_unit_zh",
 } | _PROVENANCE_KEYS
 _TARGET_KINDS = {
     "presence",
@@ -559,7 +561,8 @@ class Target:
     ``due_year`` is the year the plan sets for it (the preset's end year when the
     sentence names none); ``clause``/``quote`` are its provenance as for
     :class:`Circle`; ``hours_reading`` ({"median_day", "every_day"}) is how an
-    opening_hours target reads "N hours a day".
+    opening_hours target reads "N hours a day"; ``gap_unit``/``gap_unit_zh`` name what a
+    community_table target's gap counts (e.g. "social workers", "名社会工作人才").
     """
 
     id: str
@@ -585,6 +588,8 @@ class Target:
     quote: tuple[str, ...] = ()
     due_year: int | None = None
     hours_reading: str = "median_day"
+    gap_unit: str = ""
+    gap_unit_zh: str = ""
 
 
 @dataclass
@@ -791,6 +796,8 @@ def _target(
         quote=_quote(spec.get("quote"), here),
         due_year=due if due is not None else end_year,
         hours_reading=reading,
+        gap_unit=str(spec.get("gap_unit", "")),
+        gap_unit_zh=str(spec.get("gap_unit_zh", "")),
     )
 
 

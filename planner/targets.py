@@ -34,7 +34,7 @@ opening_hours
 Both tables record each target's provenance (``clause``, ``quote``, ``label``,
 ``source``), the year it is due (``due_year``), the year it was judged at
 (``reference_year``: the preset's end year unless given) and, where a unit falls
-short, how far (``gap`` in ``gap_unit``):
+short, how far (``gap`` in ``gap_unit``, named in Chinese in ``gap_unit_zh``):
 
 ============================ ========================================= ==================
 kind                         gap of a unit (per-unit table)            gap of a class
@@ -56,6 +56,7 @@ opening_hours                facilities below the minimum (community,  facilitie
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -93,6 +94,7 @@ COLUMNS = [
     "due",
     "gap",
     "gap_unit",
+    "gap_unit_zh",
     "reading",
 ]
 #: Per-unit columns; ``community`` is filled for facility rows (the community they lie in).
@@ -108,6 +110,7 @@ UNIT_COLUMNS = [
     "threshold",
     "gap",
     "gap_unit",
+    "gap_unit_zh",
 ]
 #: Words a bureau writes for yes / no in a flag column (一门式一网式 in use: 是/否).
 _YES = ("是", "有", "已实施", "已应用", "已开通", "yes", "y", "true", "√")
@@ -150,8 +153,30 @@ def _row(t: Target, cls: str, value: Any, threshold: Any, status: str, **kw: Any
         "due_year": t.due_year,
         "gap": kw.get("gap"),
         "gap_unit": kw.get("gap_unit", ""),
+        "gap_unit_zh": _unit_zh(t, kw.get("gap_unit", "")),
         "reading": kw.get("reading", ""),
     }
+
+
+#: Chinese names of the gap units the evaluators use (a target's own unit: gap_unit_zh).
+_UNITS_ZH = {
+    "facilities": "处设施",
+    "communities": "个社区",
+    "streets/townships": "个街道(乡镇)",
+    "m2": "平方米",
+    "h": "小时",
+    "years overdue": "年(逾期)",
+}
+
+
+def _unit_zh(t: Target, unit: str) -> str:
+    """The Chinese name of a gap unit ("" when there is no gap)."""
+    if t.gap_unit_zh and unit == _gap_unit(t):
+        return t.gap_unit_zh
+    hours = re.fullmatch(r"facilities open < (\S+) h", unit)
+    if hours:
+        return f"处设施开放不足{hours[1]}小时"
+    return _UNITS_ZH.get(unit, unit)
 
 
 def _missing(t: Target, detail: str, thresholds: Mapping[str, Any] | None = None) -> Result:
@@ -177,6 +202,7 @@ def _unit_rows(
             "threshold": kw.get("threshold"),
             "gap": kw.get("gap"),
             "gap_unit": kw.get("gap_unit", ""),
+            "gap_unit_zh": _unit_zh(t, kw.get("gap_unit", "")),
         }
     )
     return frame.reindex(columns=UNIT_COLUMNS)
@@ -670,6 +696,8 @@ def _table_gaps(t: Target, u: _TableUnits, limit: np.ndarray, year: int) -> np.n
 
 
 def _gap_unit(t: Target) -> str:
+    if t.gap_unit:
+        return t.gap_unit
     if t.comparison == "within_years":
         return "years overdue"
     return str(t.numerator) if t.column is None else t.units_label

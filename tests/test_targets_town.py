@@ -280,10 +280,14 @@ def test_quantified_gaps_equal_hand_arithmetic():
     assert gaps("registered_volunteer_share") == [0.0, 100.0, 0.0, 25.0]
     vol = targets.loc[("registered_volunteer_share", "all")]
     assert vol["value"] == 0.125 and vol["gap"] == pytest.approx(100.0)
-    assert vol["gap_unit"] == "volunteers"
+    assert vol["gap_unit"] == "registered volunteers" and vol["gap_unit_zh"] == "名注册志愿者"
     assert gaps("sports_instructors_per_10000") == pytest.approx([0.0, 2.0, 0.0, 0.5])
     assert targets.loc[("sports_instructors_per_10000", "all"), "gap"] == pytest.approx(2.0)
     assert unit(per, "community_social_workers", "南岭社区", "threshold") == 1.0
+    assert unit(per, "community_social_workers", "南岭社区", "gap_unit_zh") == "名社会工作人才"
+    assert unit(per, "service_floor_area_per_100_households", "东风社区", "gap_unit_zh") == "平方米"
+    training = unit(per, "committee_secretary_training", "石岗村", "gap_unit_zh")
+    assert training == "年(逾期)"
     assert unit(per, "community_social_organisations", "西村", "threshold") == 5.0
 
 
@@ -319,6 +323,7 @@ def test_facilities_open_less_than_8_hours_per_community():
     )
     u = per[per["target"] == "service_facility_opening_hours"].set_index(["unit", "name"])
     assert u.loc[("community", "东风社区"), "gap"] == 1  # A: 3 h a day
+    assert u.loc[("community", "东风社区"), "gap_unit_zh"] == "处设施开放不足8小时"
     assert u.loc[("community", "石岗村"), "gap"] == 0
     assert u.loc[("facility", "A"), "gap"] == 5.0  # 5 h short of 8
     assert u.loc[("facility", "A"), "community"] == "东风社区"
