@@ -483,3 +483,55 @@ def test_an_interrupted_demo_stops_with_one_line_and_leaves_earlier_results(
         f"planner: stopped by {how}; the run did not finish."
     )
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_an_interrupted_write_adds_nothing_of_the_clis_own(tmp_path, capsys, monkeypatch):
+    """The CLI writes no log or partial file of its own when a run stops in its outputs:
+    what stays in the folder is up to write_outputs (whole or absent)."""
+    import planner.demo
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(planner.demo, "write_outputs", interrupted)
+    out = tmp_path / "demo"
+    out.mkdir()
+    (out / "assessment.xlsx").write_bytes(b"the previous run")
+    code, _stdout, err = run_main(capsys, "demo", "--out", out, "-q")
+    assert one_error_line(code, err, expected=130) == (
+        "planner: stopped by Ctrl-C; the run did not finish."
+    )
+    assert [p.name for p in out.iterdir()] == ["assessment.xlsx"]
+    assert (out / "assessment.xlsx").read_bytes() == b"the previous run"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_demo_stopped_while_writing_leaves_the_previous_results(tmp_path, signum):
+    """The whole property, with write_outputs writing beside the folder and swapping it in."""
+    pytest.importorskip("planner.outputs.staging", reason="whole-or-absent outputs not merged")
+    out = tmp_path / "demo"
+    first = subprocess.run(
+        [*PLANNER, "demo", "--out", str(out), "-q"], capture_output=True, timeout=300, check=False
+    )
+    assert first.returncode == 0, first.stderr
+    before = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    proc = subprocess.Popen(
+        [*PLANNER, "demo", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline().startswith("loaded")
+        assert proc.stdout.readline().startswith("assessed")  # write_outputs starts now
+        time.sleep(0.5)
+        proc.send_signal(signum)
+        _stdout, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    if proc.returncode == 0:
+        pytest.skip("the run finished before the signal came")
+    one_error_line(proc.returncode, err, expected=128 + signum)
+    after = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    assert after == before
+    assert [p.name for p in tmp_path.iterdir()] == ["demo"]  # no staging folder left
