@@ -32,6 +32,7 @@ import pandas as pd
 
 from . import settings
 from ._io import atomic_write
+from ._tomlkeys import check_keys
 from .assess import assess
 from .errors import InputError, PlannerWarning, closest
 from .modes import modes
@@ -277,16 +278,6 @@ FLAGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 }
 
 
-def _check(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    for key in table:
-        if key not in allowed:
-            msg = (
-                f"{where}: unknown key {key!r}; valid keys: {', '.join(sorted(allowed))}."
-                f"{closest(key, allowed)}"
-            )
-            raise InputError(msg)
-
-
 @dataclass
 class Plan:
     """A validated plan file.
@@ -487,7 +478,7 @@ def _read_plan(path: str | Path) -> Plan:
 
 
 def _check_keys(data: Mapping[str, Any], name: str) -> None:
-    _check(data, set(SCHEMA), name)
+    check_keys(data, SCHEMA, name)
     for section, allowed in SCHEMA.items():
         if section not in data:
             continue
@@ -497,7 +488,7 @@ def _check_keys(data: Mapping[str, Any], name: str) -> None:
             if not isinstance(t, Mapping):
                 msg = f"{name}: [{section}] must be a table of keys."
                 raise InputError(msg)
-            _check(t, allowed, f"{name} [{section}]" + (f" #{i + 1}" if many else ""))
+            check_keys(t, allowed, f"{name} [{section}]" + (f" #{i + 1}" if many else ""))
 
 
 def _with_flags(plan: Plan, flags: Mapping[str, Any], out: str | Path | None) -> Plan:
