@@ -140,3 +140,36 @@ def test_every_reader_accepts_the_same_headers(tmp_path):
     assert read["community"].tolist() == ["东风社区"]
     assert read["population"].tolist() == [1980.0]
     assert read["households"].tolist() == [600.0]
+
+
+@pytest.mark.parametrize(
+    ("columns", "given"),
+    [
+        (["name", "opening_hours"], None),
+        (["名称", "营业时间"], None),
+        (["name", "Opening Hours", "hours"], None),
+        (["name", "服务时间", "开放时间"], None),
+        (["name", "my_hours"], "my_hours"),
+        (["name", "x"], None),  # none: both raise MissingColumnError
+        (["name", "x"], "hours_of_opening"),
+    ],
+)
+def test_the_resolver_answers_as_find_hours_column_does(columns, given):
+    """hours.find_hours_column (another engineer's) can switch to the shared resolver:
+    ``require_column(df.columns, OPENING_HOURS, given=column, given_as="column",
+    where=what)`` finds the same column and fails with the same error type."""
+    from planner import sources
+    from planner.hours import HOURS_COLUMNS, find_hours_column
+
+    assert sources.OPENING_HOURS.aliases == HOURS_COLUMNS
+    df = pd.DataFrame({c: [] for c in columns})
+    try:
+        want = find_hours_column(df, given)
+    except MissingColumnError:
+        with pytest.raises(MissingColumnError):
+            sources.require_column(df.columns, sources.OPENING_HOURS, given=given)
+        return
+    got = sources.require_column(
+        df.columns, sources.OPENING_HOURS, given=given, given_as="column", where="facilities"
+    )
+    assert got == want
