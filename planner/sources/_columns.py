@@ -29,6 +29,7 @@ from ..errors import InputError, MissingColumnError, describe
 __all__ = [
     "CODE",
     "COMMUNITY",
+    "COMMUNITY_COUNTS",
     "COMMUNITY_NAME",
     "HOUSEHOLDS",
     "NAME",
@@ -136,6 +137,88 @@ TYPE = Field("facility types", ("type", "类型", "poi_type"))
 OPENING_HOURS = Field(
     "opening hours", ("opening_hours", "营业时间", "开放时间", "服务时间", "办公时间", "hours")
 )
+
+# Counts, areas and years per community (bureau tables, community boundaries).
+SOCIAL_ORGANISATIONS = Field(
+    "social_organisations",
+    (
+        "social_organisations",
+        "社会组织数",
+        "社区社会组织数",
+        "社区社会组织数量",
+        "社区社会组织",
+        "社会组织",
+    ),
+)
+SOCIAL_WORKERS = Field(
+    "social_workers",
+    (
+        "social_workers",
+        "社工人数",
+        "社会工作者人数",
+        "持证社工人数",
+        "社会工作人才",
+        "登记在册社会工作人才",
+        "社会工作者",
+        "社工",
+    ),
+)
+VOLUNTEERS = Field(
+    "volunteers", ("volunteers", "注册志愿者", "注册志愿者人数", "注册志愿者数", "志愿者人数")
+)
+SPORTS_INSTRUCTORS = Field(
+    "sports_instructors",
+    (
+        "sports_instructors",
+        "社会体育指导员",
+        "社会体育指导员人数",
+        "社会体育指导员数",
+        "体育指导员",
+    ),
+)
+SERVICE_FLOOR_AREA = Field(
+    "service_floor_area_m2",
+    (
+        "service_floor_area_m2",
+        "社区服务用房面积",
+        "服务用房面积",
+        "社区公共服务用房面积",
+        "社区服务设施面积",
+        "综合服务设施面积",
+    ),
+)
+DIRECTOR_TRAINED_YEAR = Field(
+    "director_trained_year",
+    (
+        "director_trained_year",
+        "主任培训年份",
+        "主任最近培训年份",
+        "主任培训时间",
+        "主任最近培训时间",
+    ),
+)
+MEMBERS_TRAINED_YEAR = Field(
+    "members_trained_year",
+    (
+        "members_trained_year",
+        "成员培训年份",
+        "成员最近培训年份",
+        "成员培训时间",
+        "委员培训年份",
+        "其他成员培训年份",
+    ),
+)
+#: planner's number columns per community -> the field that finds each (all read with
+#: the one number parser: "1,980", "1.2万", "30人", "600㎡").
+COMMUNITY_COUNTS: dict[str, Field] = {
+    "social_organisations": SOCIAL_ORGANISATIONS,
+    "social_workers": SOCIAL_WORKERS,
+    "volunteers": VOLUNTEERS,
+    "sports_instructors": SPORTS_INSTRUCTORS,
+    "population": POPULATION,
+    "households": HOUSEHOLDS,
+    "service_floor_area_m2": SERVICE_FLOOR_AREA,
+}
 
 
 def normalise(header: object) -> str:

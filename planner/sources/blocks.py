@@ -26,6 +26,7 @@ from ..errors import InputError, PlannerWarning
 from ..modes import DRIVABLE
 from ._columns import (
     COMMUNITY,
+    COMMUNITY_COUNTS,
     COMMUNITY_NAME,
     HOUSEHOLDS,
     NAME,
@@ -300,7 +301,10 @@ def read_communities(
     -------
     geopandas.GeoDataFrame
         Polygons in EPSG:4326 with ``community``, ``setting``, ``region`` and ``street``
-        (when known) plus the file's columns.
+        (when known), the counts found by their headers (``population``,
+        ``households``, ``social_workers``, ``volunteers``, ``sports_instructors``,
+        ``social_organisations``, ``service_floor_area_m2``: floats read as planners
+        write them, ``"1,200户"``, ``"0.1万"``, ``"600㎡"``), plus the file's columns.
     """
     file = f"communities file {Path(path).name!r}"
     gdf = read_layer(path, crs=crs, layer=layer, encoding=encoding, what="communities")
@@ -321,7 +325,9 @@ def standardise_communities(
     """Communities with planner's column names (see :func:`read_communities`), in
     ``gdf``'s CRS."""
     out = gdf.copy()
-    nm = require_column(out.columns, COMMUNITY_NAME, given=name, given_as="name", where=file)
+    nm = require_column(
+        out.columns, COMMUNITY_NAME, given=name, given_as="name", where=file, skip=_ADDED
+    )
     out["community"] = out[nm].astype("string")
     dup = out["community"].duplicated(keep=False)
     if dup.any():
@@ -340,7 +346,22 @@ def standardise_communities(
     st = _find(out, street, STREET, file, "street")
     if st is not None and st != "street":
         out["street"] = out[st].astype("string")
+    _community_counts(out, str(nm), file)
     return out
+
+
+def _community_counts(out: gpd.GeoDataFrame, name_col: str, file: str) -> None:
+    """Population, households, staff and service floor area found in a communities file,
+    as numbers under planner's names (read as planners write them: "1,200户", "0.1万")."""
+    taken = {name_col, "community", *_ADDED}
+    for target, field in COMMUNITY_COUNTS.items():
+        col = find_column(out.columns, field, skip=taken)
+        if col is None:
+            continue
+        taken.add(str(col))
+        out[target] = read_numbers(
+            out[col], where=file, column=str(col), what=target, keys=out["community"]
+        )
 
 
 def join_communities(blocks: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

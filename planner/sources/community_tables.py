@@ -32,7 +32,15 @@ import numpy.typing as npt
 import pandas as pd
 
 from ..errors import InputError, MissingColumnError, PlannerWarning, closest, describe
-from ._columns import CODE, COMMUNITY_NAME, HOUSEHOLDS, POPULATION, Field, find_column
+from ._columns import (
+    CODE,
+    COMMUNITY_COUNTS,
+    COMMUNITY_NAME,
+    DIRECTOR_TRAINED_YEAR,
+    MEMBERS_TRAINED_YEAR,
+    Field,
+    find_column,
+)
 from ._numbers import read_numbers
 from ._tables import read_excel_table, read_text_table
 from .files import EXCEL_SUFFIXES, SPATIAL_SUFFIXES, TEXT_SUFFIXES
@@ -40,79 +48,13 @@ from .files import EXCEL_SUFFIXES, SPATIAL_SUFFIXES, TEXT_SUFFIXES
 __all__ = ["STANDARD_COLUMNS", "join_community_table", "read_community_table"]
 
 #: planner's column -> the kind of column and the headers that name it (compared without
-#: case, width, spaces, punctuation or brackets). All of these columns are numbers.
+#: case, width, spaces, punctuation or brackets). All of these columns are numbers; the
+#: last two hold years.
 STANDARD_FIELDS: dict[str, Field] = {
-    "social_organisations": Field(
-        "social_organisations",
-        (
-            "social_organisations",
-            "社会组织数",
-            "社区社会组织数",
-            "社区社会组织数量",
-            "社区社会组织",
-            "社会组织",
-        ),
-    ),
-    "social_workers": Field(
-        "social_workers",
-        (
-            "social_workers",
-            "社工人数",
-            "社会工作者人数",
-            "持证社工人数",
-            "社会工作人才",
-            "登记在册社会工作人才",
-            "社会工作者",
-            "社工",
-        ),
-    ),
-    "volunteers": Field(
-        "volunteers", ("volunteers", "注册志愿者", "注册志愿者人数", "注册志愿者数", "志愿者人数")
-    ),
-    "sports_instructors": Field(
-        "sports_instructors",
-        (
-            "sports_instructors",
-            "社会体育指导员",
-            "社会体育指导员人数",
-            "社会体育指导员数",
-            "体育指导员",
-        ),
-    ),
-    "population": POPULATION,
-    "households": HOUSEHOLDS,
-    "director_trained_year": Field(
-        "director_trained_year",
-        (
-            "director_trained_year",
-            "主任培训年份",
-            "主任最近培训年份",
-            "主任培训时间",
-            "主任最近培训时间",
-        ),
-    ),
-    "members_trained_year": Field(
-        "members_trained_year",
-        (
-            "members_trained_year",
-            "成员培训年份",
-            "成员最近培训年份",
-            "成员培训时间",
-            "委员培训年份",
-            "其他成员培训年份",
-        ),
-    ),
-    "service_floor_area_m2": Field(
-        "service_floor_area_m2",
-        (
-            "service_floor_area_m2",
-            "社区服务用房面积",
-            "服务用房面积",
-            "社区公共服务用房面积",
-            "社区服务设施面积",
-            "综合服务设施面积",
-        ),
-    ),
+    **{k: v for k, v in COMMUNITY_COUNTS.items() if k != "service_floor_area_m2"},
+    "director_trained_year": DIRECTOR_TRAINED_YEAR,
+    "members_trained_year": MEMBERS_TRAINED_YEAR,
+    "service_floor_area_m2": COMMUNITY_COUNTS["service_floor_area_m2"],
 }
 #: planner's column -> headers recognised by default (the aliases of STANDARD_FIELDS).
 STANDARD_COLUMNS: dict[str, tuple[str, ...]] = {
