@@ -372,6 +372,9 @@ def test_old_call_with_a_category_id_still_works_with_a_deprecation_warning(tmp_
     pd.testing.assert_frame_equal(pd.DataFrame(old), pd.DataFrame(new))
     with pytest.raises(InputError, match=r"'kindergarden' is neither a column.*'kindergarten'"):
         read_facilities(path, category="kindergarden")
+    with pytest.warns(DeprecationWarning):  # the old call's constant mapped by category_map
+        mapped = read_facilities(path, category="幼儿园", category_map={"幼儿园": "kindergarten"})
+    assert mapped["category"].tolist() == ["kindergarten"] * 3
     # a column of that name is always the column, never the id
     pd.DataFrame({"title": NAMES, "lng": LON, "lat": LAT, "park": ["park"] * 3}).to_csv(
         path, index=False

@@ -381,14 +381,19 @@ def _by_value(
 
 
 def _category_column_or_value(
-    gdf: gpd.GeoDataFrame, category: str, table: CategoryTable, where: str
+    gdf: gpd.GeoDataFrame,
+    category: str,
+    category_map: Mapping[Any, str | None] | None,
+    table: CategoryTable,
+    where: str,
 ) -> tuple[str | None, str | None]:
     """(column, None) when ``category`` names a column; (None, id) for the old call."""
     columns = _own_columns(gdf)
     column = named_column(columns, category, where)
     if column is not None:
         return str(column), None
-    if category not in table:
+    mapped = {str(k): v for k, v in (category_map or {}).items()}.get(category, category)
+    if mapped not in table:
         known = [*table.categories, *table.groups]
         msg = (
             f"{where}: category={category!r} is neither a column (columns: "
@@ -570,7 +575,9 @@ def read_facilities(
     names, name_col = _names(gdf, name, where)
     column = None
     if category is not None:
-        column, category_value = _category_column_or_value(gdf, category, table, where)
+        column, category_value = _category_column_or_value(
+            gdf, category, category_map, table, where
+        )
     if category_from is not None:
         found = _by_amap_rules(gdf, table, category_from, names, name_col, where)
     elif category_value is not None:
