@@ -123,15 +123,13 @@ def _layers(path: Path, where: str) -> list[str]:
         raise InputError(msg) from None
 
 
-def _choose_layer(layers: list[str], layer: str | int | None, where: str) -> None:
+def _choose_layer(layers: list[str], layer: str | int | None, where: str, fix: str) -> None:
     """Check that ``layer`` picks one of ``layers`` (or that there is only one)."""
     if not layers:
         msg = f"{where} holds no layer; check that it is the right file."
         raise InputError(msg)
     if layer is None and len(layers) > 1:
-        msg = (
-            f"{where} holds {len(layers)} layers ({describe(layers)}); pass layer=... to pick one."
-        )
+        msg = f"{where} holds {len(layers)} layers ({describe(layers)}); {fix}."
         raise InputError(msg)
     if isinstance(layer, int) and not 0 <= layer < len(layers):
         msg = f"{where} has {len(layers)} layer(s) ({describe(layers)}); layer={layer} is too high."
@@ -143,14 +141,18 @@ def _choose_layer(layers: list[str], layer: str | int | None, where: str) -> Non
 
 
 def read_spatial(
-    path: Path, layer: str | int | None, encoding: str | None, where: str
+    path: Path,
+    layer: str | int | None,
+    encoding: str | None,
+    where: str,
+    layer_fix: str = "pass layer=... to pick one",
 ) -> tuple[gpd.GeoDataFrame, str | None]:
     """A spatial file's features (in the file's CRS) and the text encoding used."""
     suffix = path.suffix.lower()
     check_file(path, where, _KIND.get(suffix, "spatial"))
     if suffix == ".parquet":
         return _read_parquet(path, where), None
-    _choose_layer(_layers(path, where), layer, where)
+    _choose_layer(_layers(path, where), layer, where, layer_fix)
     used = encoding
     if used is None and suffix == ".shp":
         used = shapefile_encoding(path)

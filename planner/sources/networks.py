@@ -496,7 +496,11 @@ def apply_node_crossings(
 
 def read_lines_file(path: Path) -> gpd.GeoDataFrame:
     """Read a road-lines file (GeoPackage, Shapefile, GeoJSON, ...), in its own CRS."""
-    gdf, _ = read_spatial(path, None, None, f"road lines file {path.name!r}")
+    fix = (
+        "save the road layer in a file of its own, or pass it as a GeoDataFrame: "
+        "load_network(geopandas.read_file(path, layer='<road layer>'))"
+    )
+    gdf, _ = read_spatial(path, None, None, f"road lines file {path.name!r}", layer_fix=fix)
     return gdf
 
 

@@ -292,6 +292,18 @@ def _(d: Path) -> Call:
     return lambda: planner.read_blocks(path)
 
 
+@entry(
+    "lines-several-layers",
+    InputError,
+    r"'r\.gpkg' holds 2 layers \('a', 'b'\); save the road "
+    r"layer in a file of its own, or pass it as a GeoDataFrame",
+)
+def _(d: Path) -> Call:
+    _points(d, "r.gpkg", layer="a")
+    path = _points(d, "r.gpkg", layer="b")
+    return lambda: planner.load_network(path)
+
+
 # --- columns ---------------------------------------------------------------------------
 
 
