@@ -605,6 +605,7 @@ def load_network(
     speed_kph: float | None = None,
     boundary: Any = None,
     tolerance_m: float = 0.5,
+    node_crossings: bool | None = None,
 ) -> Network:
     """Load a street network for a travel mode.
 
@@ -633,6 +634,11 @@ def load_network(
         For PBF files: only read streets inside this polygon/bbox (EPSG:4326).
     tolerance_m
         For road lines: line ends closer than this are the same node.
+    node_crossings
+        Split streets where their lines cross without a shared vertex and join them
+        there (bridges, tunnels and other layers stay apart), with one warning counting
+        the crossings joined and the dead ends near another line. Default (None): on
+        for road lines, off for OSM, GraphML and graphs.
 
     Returns
     -------
@@ -654,9 +660,9 @@ def load_network(
     if isinstance(source, nx.Graph):
         raw = readers.raw_from_graph(source)
     elif isinstance(source, gpd.GeoDataFrame):
-        raw = readers.raw_from_lines(source, tolerance_m=tolerance_m)
+        raw = readers.raw_from_lines(source, tolerance_m=tolerance_m, node_crossings=node_crossings)
     elif isinstance(source, str | bytes) or hasattr(source, "__fspath__"):
-        raw = _raw_from_path_or_place(source, boundary, tolerance_m)
+        raw = _raw_from_path_or_place(source, boundary, tolerance_m, node_crossings)
     elif isinstance(source, shapely.Polygon | shapely.MultiPolygon):
         raw = readers.raw_from_osmnx_query(source)
     elif isinstance(source, tuple | list) and len(source) == 4:
@@ -668,10 +674,13 @@ def load_network(
             "place name, a polygon or a (west, south, east, north) bbox."
         )
         raise InputError(msg)
+    raw = readers.apply_node_crossings(raw, node_crossings, tolerance_m=tolerance_m)
     return Network.from_raw(raw, mode=mode, speed_kph=speed_kph)
 
 
-def _raw_from_path_or_place(source: Any, boundary: Any, tolerance_m: float) -> RawNetwork:
+def _raw_from_path_or_place(
+    source: Any, boundary: Any, tolerance_m: float, node_crossings: bool | None = None
+) -> RawNetwork:
     import os
     from pathlib import Path
 
@@ -697,7 +706,10 @@ def _raw_from_path_or_place(source: Any, boundary: Any, tolerance_m: float) -> R
         return readers.raw_from_graphml(path)
     if suffix in readers.LINE_SUFFIXES:
         return readers.raw_from_lines(
-            readers.read_lines_file(path), source=str(path), tolerance_m=tolerance_m
+            readers.read_lines_file(path),
+            source=str(path),
+            tolerance_m=tolerance_m,
+            node_crossings=node_crossings,
         )
     msg = f"cannot tell the format of {text!r} from its name; expected one of {', '.join(known)}."
     raise InputError(msg)

@@ -10,17 +10,16 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
+import zipfile
 from pathlib import Path
 
 import pandas as pd
 
 from ..errors import InputError, closest, describe
+from ._sniff import check_file, reading
 
-
-def norm_header(name: object) -> str:
-    """A column name reduced for matching: lower case, no spaces, punctuation or brackets."""
-    return re.sub(r"[\s_\-.:/()（）\[\]{}·]+", "", str(name).lower())
+#: What openpyxl and xlrd raise on a damaged workbook.
+_EXCEL_ERRORS = (ValueError, OSError, KeyError, IndexError, EOFError, zipfile.BadZipFile)
 
 
 def _decode(path: Path, encoding: str | None, where: str) -> tuple[str, str]:
@@ -71,7 +70,11 @@ def _sniff_delimiter(text: str, suffix: str) -> str:
     order = ("\t", ",", ";") if suffix == ".tsv" else (",", "\t", ";")
     best, best_key = order[0], (0, 0.0)
     for delim in order:
-        rows = [r for r in csv.reader(io.StringIO(sample), delimiter=delim) if r][:50]
+        try:
+            rows = [r for r in csv.reader(io.StringIO(sample, newline=""), delimiter=delim) if r]
+        except csv.Error:  # a NUL, or a field past csv's size limit: not this delimiter
+            continue
+        rows = rows[:50]
         if not rows or len(rows[0]) < 2:
             continue
         width = len(rows[0])
@@ -108,6 +111,7 @@ def _all_plain_numbers(values: pd.Series) -> bool:
 
 def read_text_table(path: Path, encoding: str | None, where: str) -> tuple[pd.DataFrame, str]:
     """A text table as a DataFrame (numbers where every value is one) and its encoding."""
+    check_file(path, where, "text")
     text, used = _decode(path, encoding, where)
     delim = _sniff_delimiter(text, path.suffix.lower())
     try:
@@ -115,7 +119,7 @@ def read_text_table(path: Path, encoding: str | None, where: str) -> tuple[pd.Da
     except pd.errors.EmptyDataError:
         msg = f"{where} is empty (no header, no rows); check that it is the right file."
         raise InputError(msg) from None
-    except pd.errors.ParserError as exc:
+    except (pd.errors.ParserError, csv.Error) as exc:
         msg = (
             f"{where}: cannot be read as a {delim!r}-separated table ({exc}); check the "
             "quoting of fields that contain the delimiter."
@@ -126,34 +130,37 @@ def read_text_table(path: Path, encoding: str | None, where: str) -> tuple[pd.Da
 
 def read_excel_table(path: Path, sheet: str | int | None, where: str) -> tuple[pd.DataFrame, str]:
     """One sheet of a workbook (the first by default) and the sheet's name."""
+    check_file(path, where, "xlsx")
     package = "xlrd" if path.suffix.lower() == ".xls" else "openpyxl"
     try:
-        book = pd.ExcelFile(path)
+        with reading(where, "xlsx", *_EXCEL_ERRORS):
+            book = pd.ExcelFile(path)
     except ImportError:
         msg = f"reading {path.suffix} files needs the {package} package: pip install {package}"
         raise InputError(msg) from None
-    except (ValueError, OSError, KeyError) as exc:
-        msg = f"{where}: cannot be read as an Excel workbook ({exc}); save it again from Excel."
-        raise InputError(msg) from None
     with book:
-        names = [str(s) for s in book.sheet_names]
-        if sheet is None:
-            chosen = names[0]
-        elif isinstance(sheet, int):
-            if not 0 <= sheet < len(names):
-                msg = (
-                    f"{where} has {len(names)} sheet(s) ({describe(names)}); sheet={sheet} is "
-                    "out of range (sheets count from 0)."
-                )
-                raise InputError(msg)
-            chosen = names[sheet]
-        elif str(sheet) in names:
-            chosen = str(sheet)
-        else:
+        chosen = _sheet(sheet, [str(s) for s in book.sheet_names], where)
+        with reading(where, "xlsx", *_EXCEL_ERRORS):
+            df = pd.read_excel(book, sheet_name=chosen)
+    return df, chosen
+
+
+def _sheet(sheet: str | int | None, names: list[str], where: str) -> str:
+    """The name of the sheet asked for (the first by default)."""
+    if sheet is None:
+        return names[0]
+    if isinstance(sheet, int):
+        if not 0 <= sheet < len(names):
             msg = (
-                f"{where} has no sheet {sheet!r}; its sheets are {describe(names)}."
-                f"{closest(str(sheet), names)}"
+                f"{where} has {len(names)} sheet(s) ({describe(names)}); sheet={sheet} is "
+                "out of range (sheets count from 0)."
             )
             raise InputError(msg)
-        df = pd.read_excel(book, sheet_name=chosen)
-    return df, chosen
+        return names[sheet]
+    if str(sheet) in names:
+        return str(sheet)
+    msg = (
+        f"{where} has no sheet {sheet!r}; its sheets are {describe(names)}."
+        f"{closest(str(sheet), names)}"
+    )
+    raise InputError(msg)
