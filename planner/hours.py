@@ -48,8 +48,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, MissingColumnError, closest
+from .errors import InputError, closest
 from .rules import HOURS_READINGS
+from .sources import OPENING_HOURS, require_column
 
 __all__ = [
     "DAYS",
@@ -65,15 +66,8 @@ __all__ = [
 DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
 #: Monday of the week whose hours are counted: 11-17 March 2024 holds no public holiday.
 REFERENCE_WEEK = date(2024, 3, 11)
-#: Column names that hold opening hours (compared without case, spaces or punctuation).
-HOURS_COLUMNS = (
-    "opening_hours",
-    "营业时间",
-    "开放时间",
-    "服务时间",
-    "办公时间",
-    "hours",
-)
+#: Column names that hold opening hours (matched as every reader matches headers).
+HOURS_COLUMNS = OPENING_HOURS.aliases
 #: Statuses of a facility in :func:`opening_hours_check`.
 MEETS, BELOW, UNPARSEABLE, NO_DATA = "meets", "below", "unparseable", "no data"
 
@@ -88,10 +82,6 @@ _READING_TEXT = {
 _WIKI = "https://wiki.openstreetmap.org/wiki/Key:opening_hours"
 
 # --- parsing one expression ---------------------------------------------------------------
-
-
-def _norm(name: object) -> str:
-    return re.sub(r"[\s_\-.:/()（）\[\]{}·]+", "", str(name).lower())
 
 
 def _syntax_message(exc: Exception) -> str:
@@ -352,25 +342,18 @@ def _day_stats(h: np.ndarray, index: pd.Index) -> pd.DataFrame:
 
 
 def find_hours_column(df: pd.DataFrame, column: str | None = None, what: str = "facilities") -> str:
-    """The column of opening hours: ``column`` (must exist) or one of :data:`HOURS_COLUMNS`."""
-    names = [str(c) for c in df.columns if c != "geometry"]
-    if column is not None:
-        if column not in df.columns:
-            msg = (
-                f"{what}: no column {column!r} of opening hours (given as column=); columns "
-                f"present: {names}.{closest(column, names)}"
-            )
-            raise MissingColumnError(msg)
-        return column
-    normal = {_norm(c): c for c in reversed(names)}
-    for cand in HOURS_COLUMNS:
-        if _norm(cand) in normal:
-            return normal[_norm(cand)]
-    msg = (
-        f"{what}: no opening-hours column (looked for {', '.join(HOURS_COLUMNS)}); columns "
-        f"present: {names}. Pass column='<name>'."
+    """The column of opening hours: ``column`` (must exist) or one of :data:`HOURS_COLUMNS`.
+
+    Headers are matched as every reader matches them (:func:`planner.sources.find_column`).
+    """
+    found = require_column(
+        [c for c in df.columns if c != "geometry"],
+        OPENING_HOURS,
+        given=column,
+        given_as="column",
+        where=what,
     )
-    raise MissingColumnError(msg)
+    return str(found)
 
 
 def facility_keys(fac: pd.DataFrame) -> pd.Series:

@@ -183,6 +183,7 @@ CHECKS: dict[str, dict[str, Check]] = {
         "graphml": _text,
         "boundary": _text,
         "mode": _choice(modes()),
+        "node_crossings": _flag,
     },
     "modes": {
         **dict.fromkeys(("walk", "walk_elderly", "walk_frail", "bicycle", "ebike"), _SPEED),
@@ -196,6 +197,7 @@ CHECKS: dict[str, dict[str, Check]] = {
         "lon": _COLUMN,
         "lat": _COLUMN,
         "category": _text,
+        "category_value": _text,
         "category_from": _text,
         "category_map": _text_table,
         "categories": _texts,
@@ -647,6 +649,7 @@ def _custom_circle_problems(plan: Plan, circles: Any) -> list[str]:
 
 
 _OSM_LAYER_KEYS = {"osm", "categories"}
+_CATEGORY_KEYS = ("category", "category_value", "category_from")
 
 
 def _facilities_rules(plan: Plan, _needs: tuple[str, ...]) -> list[str]:
@@ -667,10 +670,11 @@ def _facilities_rules(plan: Plan, _needs: tuple[str, ...]) -> list[str]:
         elif "osm" in spec and set(spec) - _OSM_LAYER_KEYS:
             extra = sorted(set(spec) - _OSM_LAYER_KEYS)
             problems.append(f"{where}: {', '.join(extra)} apply to file = '...' layers only.")
-        elif "file" in spec and ("category" in spec) == ("category_from" in spec):
+        elif "file" in spec and sum(k in spec for k in _CATEGORY_KEYS) != 1:
             problems.append(
-                f"{where}: give one of category (a column of category ids, or one id for "
-                "every row) or category_from (a column of Amap typecodes, or 'name')."
+                f"{where}: give one of category (a column of category ids), category_value "
+                "(one category id for every row) or category_from (a column of Amap "
+                "typecodes, or 'name')."
             )
     return problems
 
@@ -887,9 +891,10 @@ def _network(plan: Plan) -> tuple[Any, Path | None, gpd.GeoDataFrame | None]:
     """The street network, the OSM file it came from and the clipping boundary."""
     area = plan.section("area")
     mode = str(area.get("mode", "walk"))
+    crossings = area.get("node_crossings")  # None: on for road-line files, off for OSM
     if "place" in area or "bbox" in area:
         query = str(area["place"]) if "place" in area else tuple(area["bbox"])
-        return load_network(query, mode=mode), None, None
+        return load_network(query, mode=mode, node_crossings=crossings), None, None
     key = next(k for k in ("osm", "graphml", "roads") if k in area)
     path = plan.need(area[key], "area")
     boundary = None
@@ -898,7 +903,7 @@ def _network(plan: Plan) -> tuple[Any, Path | None, gpd.GeoDataFrame | None]:
         with _about(edge):
             boundary = read_layer(edge, what="boundary")
     with _about(path):
-        net = load_network(path, mode=mode, boundary=boundary)
+        net = load_network(path, mode=mode, boundary=boundary, node_crossings=crossings)
     return net, (path if key == "osm" else None), boundary
 
 
@@ -1108,7 +1113,8 @@ osm = true                       # OSM features of [area] through the category r
 # [[facilities]]
 # file = "amap_pois.csv"         # Amap/Baidu exports, bureau tables (CSV, XLSX, GPKG, SHP...)
 # crs = "gcj02"                  # wgs84, gcj02 (Amap, Tencent), bd09 (Baidu), cgcs2000, EPSG
-# category_from = "typecode"     # Amap typecodes; or category = "<column or category id>"
+# category_from = "typecode"     # Amap typecodes; or category = "<column of ids>",
+#                                # or category_value = "<one id for every row>"
 
 [blocks]
 derive = true                    # street blocks with population from OSM buildings

@@ -279,3 +279,49 @@ population = "常住人口"
     assert set(osm["category"]) == {"bubble_tea", "library"}
     assert osm.geometry.within(box.geometry.iloc[0].buffer(1e-3)).all()
     assert len(amap) == 7 and set(amap["category"]) == {"library"}
+
+
+def test_plan_forwards_category_value_and_node_crossings(tmp_path):
+    """[facilities] category_value gives every row one category (no deprecation warning);
+    [area] node_crossings decides whether road lines that cross without a shared vertex
+    are joined: a library across the crossing is 200 m away through it, else unreachable."""
+    import warnings
+
+    from planner.plan import load_inputs, load_plan
+
+    X, Y = 500_000.0, 2_500_000.0  # UTM 50N near Guangzhou: grid metres ~ ground metres
+
+    lines = gpd.GeoDataFrame(
+        geometry=[
+            shapely.LineString([(X, Y + 100), (X + 200, Y + 100)]),
+            shapely.LineString([(X + 100, Y), (X + 100, Y + 200)]),
+        ],
+        crs=32650,
+    ).to_crs(4326)
+    lines.to_file(tmp_path / "roads.geojson")
+    pts = gpd.GeoSeries([shapely.Point(X, Y + 100), shapely.Point(X + 100, Y)], crs=32650).to_crs(
+        4326
+    )
+    library = pd.DataFrame({"name": ["书屋"], "lng": [pts.x.iloc[0]], "lat": [pts.y.iloc[0]]})
+    library.to_csv(tmp_path / "lib.csv", index=False)
+    seconds = {}
+    for flag in ("true", "false"):
+        (tmp_path / f"plan_{flag}.toml").write_text(
+            f'[area]\nroads = "roads.geojson"\nnode_crossings = {flag}\n\n'
+            '[[facilities]]\nfile = "lib.csv"\ncategory_value = "library"\n',
+            encoding="utf-8",
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DeprecationWarning)
+            warnings.simplefilter("ignore", planner.errors.PlannerWarning)
+            got = load_inputs(load_plan(tmp_path / f"plan_{flag}.toml"))
+        assert got["facilities"]["category"].tolist() == ["library"]
+        origin = gpd.GeoDataFrame(geometry=[pts.iloc[1]], crs=4326)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", planner.errors.PlannerWarning)
+            t = planner.travel_times(got["network"], got["facilities"], origin, max_time_s=3600)
+        seconds[flag] = float(t["library"].iloc[0])
+    walk = planner.settings.speeds_kph["walk"] / 3.6
+    # 100 m to the crossing and 100 m on (ground metres within 1e-3 of UTM grid metres)
+    assert seconds["true"] == pytest.approx(200 / walk, rel=1e-3)
+    assert seconds["false"] == float("inf")

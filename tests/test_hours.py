@@ -229,7 +229,7 @@ def test_opening_hours_check_minimum_columns_and_duplicates():
     assert per.loc["C", "status"] == "meets"
     with pytest.raises(planner.errors.MissingColumnError, match=r"Did you mean '开放时间'"):
         opening_hours_check(own, column="开放时")
-    with pytest.raises(planner.errors.MissingColumnError, match=r"no opening-hours column"):
+    with pytest.raises(planner.errors.MissingColumnError, match=r"no column for opening hours"):
         opening_hours_check(fac.drop(columns="opening_hours"))
     # one OSM feature matched by two categories counts once overall
     osm = fac.assign(osm_type="node", osm_id=[1, 1, 2, 3, 4, 5, 6, 7])
