@@ -26,6 +26,7 @@ per-block columns from updated times:
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -174,7 +175,8 @@ class Checked:
 
     ``circles`` carry the speed each time rule uses (fixed at the time of the run);
     ``key_of`` says how each circle is travelled; ``blocks`` have ``population`` (float),
-    ``setting`` and the community attributes resolved, in the blocks' CRS.
+    ``setting`` and the community attributes resolved, in the blocks' CRS; ``access``
+    holds the point each block is reached from (a polygon's representative point), once.
     """
 
     base: Network
@@ -187,6 +189,7 @@ class Checked:
     blocks: gpd.GeoDataFrame
     communities: gpd.GeoDataFrame | None
     entrances: gpd.GeoDataFrame | None
+    access: gpd.GeoDataFrame
 
     @property
     def needed(self) -> list[str]:
@@ -245,6 +248,7 @@ def check_inputs(
         blocks=blk,
         communities=com,
         entrances=entrances,
+        access=gpd.GeoDataFrame(geometry=origin_points(blk), index=blk.index),
     )
 
 
@@ -498,7 +502,7 @@ def engine_passes(checked: Checked, rows_of: Mapping[str, np.ndarray]) -> Passes
     for key, limit in checked.limits.items():
         net = _net_for(key, checked.base, checked.by_mode)
         mg = net.graph
-        origins = snap_origins(net, checked.blocks, checked.entrances).snap
+        origins = snap_origins(net, checked.access, checked.entrances).snap
         fsnap = snap_layer(net, checked.facilities.geometry).snap
         if not out.networks:  # once: the first mode's streets decide what lies off the network
             warn_unsnapped(fsnap, origins, 0, net)
@@ -538,16 +542,28 @@ def _pass_times(
     return best
 
 
+#: Components found per mode graph (id -> (weak reference, labels, count)), kept while
+#: the graph lives: assessing the same network again (siting's re-run) finds them here.
+_COMPONENTS: dict[int, tuple[weakref.ref[ModeGraph], np.ndarray, int]] = {}
+
+
 def street_components(mg: ModeGraph) -> tuple[np.ndarray, int]:
     """Component label of every node, and how many components the mode's streets form.
 
     Streets connect their two ends whatever their direction (weak connection): a block
     and a facility on different components can never reach each other.
     """
+    known = _COMPONENTS.get(id(mg))
+    if known is not None and known[0]() is mg:
+        return known[1], known[2]
     n = mg.csr.shape[0]
     links = sp.coo_matrix((np.ones(len(mg.su), dtype=np.int8), (mg.su, mg.sv)), shape=(n, n))
     _, labels = connected_components(links, directed=False)
-    return labels, len(np.unique(labels[mg.su]))
+    count = len(np.unique(labels[mg.su]))
+    for key in [k for k, v in _COMPONENTS.items() if v[0]() is None]:
+        _COMPONENTS.pop(key, None)  # graphs gone
+    _COMPONENTS[id(mg)] = (weakref.ref(mg), labels, count)
+    return labels, count
 
 
 def on_components_of(
@@ -566,7 +582,7 @@ def on_components_of(
 def straight_lines(checked: Checked, rows_of: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Step 3b: straight-line metres from each block to the nearest facility of a category."""
     base = checked.base
-    bx, by = base.to_metric(origin_points(checked.blocks))
+    bx, by = base.to_metric(checked.access.geometry)
     fx, fy = base.to_metric(checked.facilities.geometry)
     queries = np.column_stack([bx, by])
     placed = np.isfinite(bx) & np.isfinite(by)
