@@ -259,7 +259,7 @@ def _provides(c: Circle, categories: Iterable[str] | None) -> tuple[str, ...]:
     for key in provides:
         if key not in c.categories:
             msg = (
-                f"categories: {key!r} is not one of circle {c.id!r}'s categories "
+                f"categories: {key!r} is not one of the categories of circle {c.id!r} "
                 f"({', '.join(c.categories)}); a station must provide what the circle asks for."
             )
             raise InputError(msg)
@@ -455,7 +455,10 @@ def _default_candidates(a: Assessment, net: Network, demand: np.ndarray) -> gpd.
     thinned to one per square of side ``siting_spacing_m``.
     """
     if len(demand) == 0:
-        msg = "no candidate sites: there are no blocks outside the circle that a station could fix."
+        msg = (
+            "no candidate sites: there are no blocks outside the circle that a station could "
+            "bring inside."
+        )
         raise InputError(msg)
     spacing = float(settings.siting_spacing_m)
     bx, by = net.to_metric(origin_points(a.blocks.iloc[demand]))
