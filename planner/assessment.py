@@ -293,6 +293,7 @@ class Assessment:
             share = row["population_share"]
             text = "n/a" if pd.isna(share) else f"{share:.1%}"
             lines.append(f"  {cid:<28} {text:>7} of population inside ({row['how']})")
+        lines.extend(f"  {note}" for note in cut_off_notes(self))
         return "\n".join(lines)
 
     def to_files(
@@ -333,6 +334,7 @@ def summary_html(a: Assessment) -> str:
         if flagged
         else ""
     )
+    note += "".join(f"<p>{esc(text)}</p>" for text in cut_off_notes(a))
     t = a.targets
     tline = ""
     if len(t):
@@ -353,3 +355,17 @@ def summary_html(a: Assessment) -> str:
         + tline
         + "</div>"
     )
+
+
+def cut_off_notes(a: Assessment) -> list[str]:
+    """One line per circle with residents on street pieces holding none of its facilities."""
+    comp = a.components
+    if "population_cut_off" not in comp.columns:
+        return []
+    cut = comp[comp["population_cut_off"] > 0]
+    return [
+        f"{cid}: {row['population_cut_off']:,.0f} residents ({int(row['blocks_cut_off'])} "
+        f"blocks) live on street pieces holding none of its facilities "
+        f"({int(row['components'])} pieces in mode {row['mode']}; see .components)"
+        for cid, row in cut.iterrows()
+    ]

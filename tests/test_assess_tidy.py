@@ -187,6 +187,7 @@ def cut_town():
 
 
 def test_components_on_the_connected_town(town_a):
+    assert "street pieces" not in repr(town_a)
     comp = town_a.components
     assert (comp["components"] == 1).all()
     assert (comp["population_cut_off"] == 0).all() and (comp["blocks_off_network"] == 0).all()
@@ -222,6 +223,12 @@ def test_components_and_population_cut_off_by_hand():
     s = a.summary
     assert s.loc["rural_30min_life", "components"] == 3
     assert s.loc["rural_30min_life", "population_cut_off"] == 300.0
+    note = (
+        "rural_30min_life: 300 residents (2 blocks) live on street pieces holding none of its "
+        "facilities (3 pieces in mode walk; see .components)"
+    )
+    assert note in repr(a).splitlines()[-3] and note in a._repr_html_()
+    assert "urban_15min_life:" not in repr(a)
 
 
 def test_street_components_equal_networkx():
