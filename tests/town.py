@@ -116,5 +116,3 @@ def town():
         crs="EPSG:32650",
     )
     return net, fac, blocks, communities
-
-
