@@ -82,6 +82,7 @@ def assess(
     entrances: gpd.GeoDataFrame | None = None,
     category: str = "category",
     rules: Any = None,
+    reference_year: int | None = None,
 ) -> Assessment:
     """Check every block against the preset's service circles and the plan's targets.
 
@@ -117,6 +118,12 @@ def assess(
         The facilities' category column.
     rules
         Category rules (TOML path or CategoryTable) when not the packaged ones.
+    reference_year
+        The year the plan's targets are judged at (``Assessment.targets`` records it and
+        each target's ``due_year``): training "every year" counts back from it, and a
+        target is due when this year reaches its due year. Default: the preset's end
+        year (2020 for guangdong_2016), so a filed assessment gives the same answer when
+        it is run again next year.
 
     Returns
     -------
@@ -134,6 +141,7 @@ def assess(
         entrances=entrances,
         category=category,
         rules=rules,
+        reference_year=reference_year,
     )
     rows_of = facility_rows(checked)
     passes = engine_passes(checked, rows_of)
@@ -162,6 +170,7 @@ def assess(
             category=category,
             circles=tuple(asdict(c) for c in checked.circles),
             key_of=checked.key_of,
+            reference_year=reference_year,
         ),
     )
 
@@ -190,6 +199,7 @@ class Checked:
     communities: gpd.GeoDataFrame | None
     entrances: gpd.GeoDataFrame | None
     access: gpd.GeoDataFrame
+    reference_year: int | None = None
 
     @property
     def needed(self) -> list[str]:
@@ -217,6 +227,7 @@ def check_inputs(
     entrances: gpd.GeoDataFrame | None = None,
     category: str = "category",
     rules: Any = None,
+    reference_year: int | None = None,
 ) -> Checked:
     """Step 1 of :func:`assess`: every input checked, circles and blocks resolved.
 
@@ -249,6 +260,7 @@ def check_inputs(
         communities=com,
         entrances=entrances,
         access=gpd.GeoDataFrame(geometry=origin_points(blk), index=blk.index),
+        reference_year=reference_year,
     )
 
 
@@ -728,7 +740,12 @@ def roll_ups(
     """Step 5: the tables of :class:`Assessment` other than ``blocks``, from the block table."""
     chosen = checked.circles
     targets, per_unit = evaluate_targets(
-        checked.preset, checked.facilities, checked.category, table, checked.communities
+        checked.preset,
+        checked.facilities,
+        checked.category,
+        table,
+        checked.communities,
+        reference_year=checked.reference_year,
     )
     summary = _summary(table, chosen, checked.key_of)
     summary = summary.join(components[["components", "population_cut_off"]])

@@ -134,6 +134,8 @@ class AssessmentInputs(_Record):
         The circles assessed, as dicts (speeds fixed), for a re-run.
     key_of
         Circle id -> how it was travelled (:class:`EngineKey`).
+    reference_year
+        The year the targets were judged at (None: the preset's end year).
     """
 
     network: Any = None
@@ -144,6 +146,7 @@ class AssessmentInputs(_Record):
     category: str = "category"
     circles: tuple[dict[str, Any], ...] = ()
     key_of: Mapping[str, EngineKey] = field(default_factory=dict)
+    reference_year: int | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -941,4 +941,5 @@ def _rerun(
             communities=inp["communities"],
             entrances=inp["entrances"],
             category=cat_col,
+            reference_year=inp["reference_year"],
         )

@@ -66,9 +66,9 @@ def test_missing_is_a_list_of_category_ids(town_a):
     assert by_block(b["rural_10li_culture__missing"]) == {
         "U1": None,
         "U2": None,
-        "R1": ["culture_center", "library"],
-        "R2": ["culture_station", "culture_center"],
-        "W1": ["culture_station", "culture_center", "library"],
+        "R1": ["culture_service_center", "culture_center", "library"],
+        "R2": ["culture_station", "culture_service_center", "culture_center"],
+        "W1": ["culture_station", "culture_service_center", "culture_center", "library"],
     }
 
 
