@@ -417,3 +417,13 @@ def test_circle_columns_recomputed_from_updated_times(town_a):
     unchanged = steps.circle_columns(a.blocks, a.blocks["setting"], a.circles, a.inputs["key_of"])
     for col in unchanged.columns:
         pd.testing.assert_series_equal(unchanged[col], a.blocks[col], check_names=False)
+
+
+def test_siting_re_runs_with_the_same_reference_year():
+    net, fac, blocks, communities = town()
+    a = planner.assess(net, fac, blocks, communities=communities, reference_year=2018)
+    s = planner.site(a, circle="urban_15min_life", k=1)
+    assert a.inputs["reference_year"] == s.after.inputs["reference_year"] == 2018
+    pd.testing.assert_series_equal(
+        a.targets["reference_year"], s.after.targets["reference_year"], check_names=False
+    )
