@@ -2,20 +2,39 @@
 
 Shared by the stages above the network (access, isochrones, assess, siting): each returns
 the checked value or raises a :mod:`planner.errors` exception whose message names the
-argument and the fix.
+argument and the fix; :func:`warn` reports what was worked around.
 """
 
 from __future__ import annotations
 
 import math
+import sys
+import warnings
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from .errors import InputError, MissingColumnError, NoCrsError
+from .errors import InputError, MissingColumnError, NoCrsError, PlannerWarning
 from .network import Network
+
+_PACKAGE = str(Path(__file__).resolve().parent)
+
+
+def warn(message: str) -> None:
+    """Issue a :class:`PlannerWarning` attributed to the caller's code outside planner.
+
+    Python shows a warning once per place it is attributed to; attributing it to the
+    user's line (however deep inside planner it arose) shows it for each of their calls.
+    """
+    frame = sys._getframe(0)
+    level = 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, PlannerWarning, stacklevel=level)
 
 
 def check_network(network: object, argument: str = "network") -> Network:

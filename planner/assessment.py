@@ -8,11 +8,12 @@ registers (:func:`register_writer`) so that this module never imports the output
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from .errors import InputError
@@ -48,9 +49,141 @@ class EngineKey:
         return self.mode if self.speed_kph is None else f"{self.mode}{self.speed_kph:g}"
 
 
+def value_column(category: str, key: EngineKey) -> str:
+    """The blocks column of the time (s) or network distance (m) to a category."""
+    return f"net_{key.mode}_m__{category}" if key.distance else f"time_{key.label}_s__{category}"
+
+
+def line_column(category: str) -> str:
+    """The blocks column of the straight-line distance (m) to a category."""
+    return f"line_m__{category}"
+
+
+def value_pairs(
+    circles: Sequence[Circle], key_of: Mapping[str, EngineKey]
+) -> list[tuple[str, EngineKey]]:
+    """The (category, way of travelling) pairs the circles need, in order, once each."""
+    return list(dict.fromkeys((cat, key_of[c.id]) for c in circles for cat in c.categories))
+
+
+def long_times(
+    blocks: pd.DataFrame, circles: Sequence[Circle], key_of: Mapping[str, EngineKey]
+) -> pd.DataFrame:
+    """The value columns of a blocks table as a long table (see :attr:`Assessment.times`)."""
+    pairs = value_pairs(circles, key_of)
+    cats = list(dict.fromkeys(cat for cat, _ in pairs))
+    columns = [value_column(cat, k) for cat, k in pairs] + [line_column(c) for c in cats]
+    modes = [k.mode for _, k in pairs] + ["straight_line"] * len(cats)
+    speeds = [np.nan if k.distance or k.speed_kph is None else k.speed_kph for _, k in pairs]
+    timed = np.array([not k.distance for _, k in pairs] + [False] * len(cats))
+    n, p = len(blocks), len(columns)
+    values = blocks[columns].to_numpy(dtype=float).ravel(order="F")  # column after column
+    mode_ids = list(dict.fromkeys(modes))
+    cat_codes = np.array([cats.index(c) for c, _ in pairs] + list(range(len(cats))), np.int64)
+    mode_codes = np.array([mode_ids.index(m) for m in modes], dtype=np.int64)
+    is_time = np.repeat(timed, n)
+    return pd.DataFrame(
+        {
+            "block": blocks.index[np.tile(np.arange(n), p)].to_numpy(),
+            "category": pd.Categorical.from_codes(
+                np.repeat(cat_codes, n), categories=pd.Index(cats)
+            ),
+            "mode": pd.Categorical.from_codes(
+                np.repeat(mode_codes, n), categories=pd.Index(mode_ids)
+            ),
+            "speed_kph": np.repeat(np.array(speeds + [np.nan] * len(cats), dtype=float), n),
+            "seconds": np.where(is_time, values, np.nan),
+            "metres": np.where(is_time, np.nan, values),
+        }
+    )
+
+
+class _Record(Mapping[str, Any]):
+    """Read a frozen record like the dict it replaces: ``rec["key"]``, ``rec.get("key")``."""
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._names():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def _names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(self))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, eq=False)
+class AssessmentInputs(_Record):
+    """What :func:`planner.assess` was given, as given (a re-run repeats it exactly).
+
+    Reads as a mapping too (``a.inputs["category"]``), as the dict it replaces.
+
+    Attributes
+    ----------
+    network
+        The Network or dict of Networks by mode.
+    facilities, blocks, communities, entrances
+        The layers as passed (not copies: planner never modifies them).
+    category
+        The facilities' category column.
+    circles
+        The circles assessed, as dicts (speeds fixed), for a re-run.
+    key_of
+        Circle id -> how it was travelled (:class:`EngineKey`).
+    reference_year
+        The year the targets were judged at (None: the preset's end year).
+    """
+
+    network: Any = None
+    facilities: gpd.GeoDataFrame | None = None
+    blocks: gpd.GeoDataFrame | None = None
+    communities: gpd.GeoDataFrame | None = None
+    entrances: gpd.GeoDataFrame | None = None
+    category: str = "category"
+    circles: tuple[dict[str, Any], ...] = ()
+    key_of: Mapping[str, EngineKey] = field(default_factory=dict)
+    reference_year: int | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class AssessmentParams(_Record):
+    """The settings an assessment ran with, for the record (reports print them).
+
+    Reads as a mapping too (``a.params["network"]``), as the dict it replaces.
+
+    Attributes
+    ----------
+    preset, preset_files
+        The preset's id and the files it was read from.
+    modes
+        Circle id -> how it was travelled, e.g. ``"walk 4 km/h, 15 min"``.
+    max_snap_m
+        ``settings.max_snap_m`` at the time of the run.
+    network_source, network
+        Where the (first) network came from and its description.
+    entrances
+        Number of gates given.
+    """
+
+    preset: str = ""
+    preset_files: tuple[str, ...] = ()
+    modes: Mapping[str, str] = field(default_factory=dict)
+    max_snap_m: float = float("nan")
+    network_source: str | None = None
+    network: str = ""
+    entrances: int = 0
+
+
 @dataclass
 class Assessment:
     """The result of :func:`assess`.
+
+    CRS: block-level tables (``blocks``) are in the blocks' CRS, ``facilities`` in the
+    facilities' CRS, as given.
 
     Attributes
     ----------
@@ -58,14 +191,16 @@ class Assessment:
         The input blocks (same index, same CRS) with, per circle ``<id>``: ``<id>``
         (boolean, True = inside the circle, network reading; NA where the circle does
         not apply to the block's setting), ``<id>__radius`` (straight-line reading),
-        ``<id>__missing`` (comma-separated category ids not reached) and
-        ``<id>__n_missing``; per category and mode ``time_<mode><speed>_s__<category>``
-        (seconds, e.g. ``time_walk4_s__catering``; :meth:`value_column` names it) or
-        ``net_<mode>_m__<category>`` (network metres), and
-        ``line_m__<category>`` (straight-line metres to the nearest facility).
+        ``<id>__missing`` (a list of the category ids not reached, ``[]`` when none; NA
+        where the circle does not apply) and ``<id>__n_missing``; per category and mode
+        ``time_<mode><speed>_s__<category>`` (seconds, e.g. ``time_walk4_s__catering``;
+        :meth:`value_column` names it) or ``net_<mode>_m__<category>`` (network metres),
+        and ``line_m__<category>`` (straight-line metres to the nearest facility).
     summary
         One row per circle: population/household share inside, blocks outside, the
-        radius reading, mode, speed, threshold and verification labels.
+        radius reading, mode, speed, threshold and verification labels; ``components``
+        (network components of the circle's mode) and ``population_cut_off`` (see
+        ``components``).
     by_community, by_street, by_setting
         The same measures per community, per street/township and per urban/rural.
     coverage
@@ -75,6 +210,14 @@ class Assessment:
         category with none is flagged (its 0 % is missing data, not a finding).
     targets
         The plan's targets: pass, fail or "input missing", value and threshold.
+    components
+        Per circle: how many connected pieces the streets of its mode form
+        (``components``), and the blocks and population (of the blocks it applies to)
+        on a piece holding no facility of any of its categories (``blocks_cut_off``,
+        ``population_cut_off``: no facility, however close, can reach them) or on no
+        street at all (``blocks_off_network``, ``population_off_network``).
+    params, inputs
+        What the run was given (:class:`AssessmentParams`, :class:`AssessmentInputs`).
     """
 
     blocks: gpd.GeoDataFrame
@@ -91,8 +234,34 @@ class Assessment:
     facilities: gpd.GeoDataFrame
     communities: gpd.GeoDataFrame | None
     networks: dict[EngineKey, Network]
-    params: dict[str, Any] = field(default_factory=dict)
-    inputs: dict[str, Any] = field(default_factory=dict, repr=False)
+    components: pd.DataFrame = field(default_factory=pd.DataFrame)
+    params: AssessmentParams = field(default_factory=AssessmentParams)
+    inputs: AssessmentInputs = field(default_factory=AssessmentInputs, repr=False)
+
+    @property
+    def inside(self) -> pd.DataFrame:
+        """Blocks x circles: inside each circle (network reading), NA where it does not apply.
+
+        The ``<circle id>`` columns of :attr:`blocks`, on their own (blocks' index).
+        """
+        ids = [c.id for c in self.circles]
+        out = pd.DataFrame(self.blocks[ids]).copy()
+        out.columns = pd.Index(ids, name="circle")
+        return out
+
+    @property
+    def times(self) -> pd.DataFrame:
+        """Every block's time or distance to each category, as a long table.
+
+        One row per (block, category, way of travelling): ``block`` (the blocks' index
+        label), ``category``, ``mode`` (``walk``, ``bicycle``, ...; ``straight_line`` for
+        the radius reading), ``speed_kph`` (NaN for distances and for drive, which uses
+        the streets' speeds), ``seconds`` (time rules; NaN otherwise) and ``metres``
+        (network metres for distance rules, straight-line metres for ``straight_line``;
+        NaN otherwise). ``inf`` means not reached within the longest threshold that
+        used it. The same numbers as the value columns of :attr:`blocks`.
+        """
+        return long_times(self.blocks, self.circles, self.inputs["key_of"])
 
     def circle(self, cid: str) -> Circle:
         """The circle with this id."""
@@ -109,8 +278,7 @@ class Assessment:
 
     def value_column(self, cid: str, category: str) -> str:
         """The blocks column holding the circle's time (s) or distance (m) to a category."""
-        k = self.engine_key(cid)
-        return f"net_{k.mode}_m__{category}" if k.distance else f"time_{k.label}_s__{category}"
+        return value_column(category, self.engine_key(cid))
 
     def network_for(self, cid: str) -> Network:
         """The network (mode and speed) the circle was assessed on."""
@@ -128,6 +296,7 @@ class Assessment:
             share = row["population_share"]
             text = "n/a" if pd.isna(share) else f"{share:.1%}"
             lines.append(f"  {cid:<28} {text:>7} of population inside ({row['how']})")
+        lines.extend(f"  {note}" for note in cut_off_notes(self))
         return "\n".join(lines)
 
     def to_files(
@@ -168,6 +337,7 @@ def summary_html(a: Assessment) -> str:
         if flagged
         else ""
     )
+    note += "".join(f"<p>{esc(text)}</p>" for text in cut_off_notes(a))
     t = a.targets
     tline = ""
     if len(t):
@@ -188,3 +358,17 @@ def summary_html(a: Assessment) -> str:
         + tline
         + "</div>"
     )
+
+
+def cut_off_notes(a: Assessment) -> list[str]:
+    """One line per circle with residents on street pieces holding none of its facilities."""
+    comp = a.components
+    if "population_cut_off" not in comp.columns:
+        return []
+    cut = comp[comp["population_cut_off"] > 0]
+    return [
+        f"{cid}: {row['population_cut_off']:,.0f} residents ({int(row['blocks_cut_off'])} "
+        f"blocks) live on street pieces holding none of its facilities "
+        f"({int(row['components'])} pieces in mode {row['mode']}; see .components)"
+        for cid, row in cut.iterrows()
+    ]
