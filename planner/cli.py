@@ -268,7 +268,7 @@ def _cmd_demo(s: Session) -> None:
         meeting, with_hours = int(totals["meeting"]), int(totals["with_hours"])
         s.say(
             f"\nopening hours: {meeting} of {with_hours} facilities with readable hours "
-            "open >= 8 h a day"
+            f"open {hours.attrs['reading_text']}"
         )
     seconds = sum(res["seconds"].values())
     s.say(

@@ -227,7 +227,8 @@ def test_site_and_report_commands(cmd, tmp_path):
 def test_demo_command(tmp_path):
     r = cli([sys.executable, "-m", "planner"], "demo", "--out", str(tmp_path / "demo"))
     assert r.returncode == 0, r.stderr
-    assert "城市社区15分钟生活圈" in r.stdout and "opening hours:" in r.stdout
+    assert "城市社区15分钟生活圈" in r.stdout
+    assert "with readable hours open at least 8 h on a typical opening day" in r.stdout
     for name in ("index.html", "assessment.gpkg", "assessment.xlsx", "sites.gpkg"):
         assert (tmp_path / "demo" / name).exists(), name
     assert len(list((tmp_path / "demo" / "reports").glob("*.html"))) == 5
