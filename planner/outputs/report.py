@@ -38,7 +38,16 @@ from .._version import __version__
 from ..assessment import Assessment
 from ..errors import InputError, closest, describe
 from ..rules import Circle
-from ._common import block_label, check_sites, members, pick_circle, reach_m, short_name
+from ._common import (
+    block_label,
+    check_sites,
+    members,
+    missing_ids,
+    missing_lists,
+    pick_circle,
+    reach_m,
+    short_name,
+)
 from .maps import map_assessment, map_html
 
 __all__ = ["write_report"]
@@ -298,17 +307,11 @@ def _missing_table(
     a: Assessment, c: Circle, blocks: pd.DataFrame, lang: str
 ) -> list[dict[str, Any]]:
     applies = blocks[c.id].notna().to_numpy()
-    texts = blocks[f"{c.id}__missing"].astype(object).to_numpy()
+    missing = missing_lists(blocks[f"{c.id}__missing"])
     pop = blocks["population"].to_numpy(dtype=float)
     rows: list[dict[str, Any]] = []
     for cat in c.categories:
-        hit = np.array(
-            [
-                bool(ok) and isinstance(t, str) and cat in [p.strip() for p in t.split(",")]
-                for ok, t in zip(applies, texts, strict=True)
-            ],
-            dtype=bool,
-        )
+        hit = applies & np.array([cat in ids for ids in missing], dtype=bool)
         n_fac = (
             int(_record(a.confidence.loc[cat])["facilities"]) if cat in a.confidence.index else None
         )
@@ -345,8 +348,7 @@ def _worst_blocks(
     names = ok["name"] if "name" in ok.columns else None
     out = []
     for idx, r in frame.head(WORST_BLOCKS).iterrows():
-        text = ok.at[idx, f"{c.id}__missing"]
-        cats = [p.strip() for p in str(text).split(",") if p.strip()] if not _isnan(text) else []
+        cats = missing_ids(ok.at[idx, f"{c.id}__missing"])
         out.append(
             {
                 "label": block_label(idx, names.at[idx] if names is not None else None),
@@ -395,57 +397,63 @@ def _circle_sections(
     return sections, not_applicable
 
 
-def _target_rows(
-    a: Assessment, name: str, street: str, block_labels: set[str], lang: str
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    t = a.targets.reset_index() if len(a.targets) else pd.DataFrame()
+def _target_meta(t: pd.DataFrame) -> dict[tuple[str, str], dict[str, Any]]:
+    """The targets' rows by (target, class), and by target alone under (target, "")."""
     meta: dict[tuple[str, str], dict[str, Any]] = {}
-    by_id: dict[str, dict[str, Any]] = {}
     for _, series in t.iterrows():
         rec = _record(series)
         meta[(str(rec["target"]), str(rec["class"]))] = rec
-        by_id.setdefault(str(rec["target"]), rec)
-    here = []
+        meta.setdefault((str(rec["target"]), ""), rec)
+    return meta
+
+
+def _target_row(meta: dict[str, Any], row: dict[str, Any], lang: str, unit: str) -> dict[str, Any]:
+    """One line of a targets table: a unit's result (``row``) under its target (``meta``)."""
+    kind = str(meta.get("kind", ""))
+    per_unit = row is not meta
+    return {
+        "name": _text(meta.get("name_zh" if lang == "zh" else "name_en")) or str(row["target"]),
+        "unit": unit,
+        "class": _text(row["class"]),
+        "value": _target_value(kind, row.get("value"), per_unit=per_unit),
+        "threshold": _target_value(kind, meta.get("threshold"), per_unit=False),
+        "status": _status(row.get("status"), lang),
+        "detail": _text(row.get("detail")),
+        "label": _text(meta.get("label")),
+    }
+
+
+def _units_of(a: Assessment, name: str, street: str, block_labels: set[str]) -> pd.DataFrame:
+    """The per-unit target results of a community: its own, its blocks' and its street's."""
     u = a.targets_by_unit
-    if len(u):
-        mine = ((u["unit"] == "community") & (u["name"].astype(str) == name)) | (
-            (u["unit"] == "block") & u["name"].astype(str).isin(block_labels)
-        )
-        if street:
-            mine |= (u["unit"] == "street") & (u["name"].astype(str) == street)
-        for _, series in u[mine].iterrows():
-            row = _record(series)
-            tid, cls = str(row["target"]), str(row["class"])
-            m = meta.get((tid, cls), by_id.get(tid, {}))
-            kind = str(m.get("kind", ""))
-            here.append(
-                {
-                    "name": _text(m.get("name_zh" if lang == "zh" else "name_en", tid)) or tid,
-                    "unit": f"{_unit(row['unit'], lang)}: {row['name']}",
-                    "class": cls,
-                    "value": _target_value(kind, row["value"], per_unit=True),
-                    "threshold": _target_value(kind, m.get("threshold"), per_unit=False),
-                    "status": _status(row["status"], lang),
-                    "detail": _text(row.get("detail")),
-                    "label": _text(m.get("label")),
-                }
-            )
+    if not len(u):
+        return u
+    names = u["name"].astype(str)
+    mine = ((u["unit"] == "community") & (names == name)) | (
+        (u["unit"] == "block") & names.isin(block_labels)
+    )
+    if street:
+        mine |= (u["unit"] == "street") & (names == street)
+    return u[mine]
+
+
+def _target_rows(
+    a: Assessment, name: str, street: str, block_labels: set[str], lang: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The target lines of a community's units, and the whole area's target lines."""
+    t = a.targets.reset_index() if len(a.targets) else pd.DataFrame()
+    meta = _target_meta(t)
+    here = []
+    for _, series in _units_of(a, name, street, block_labels).iterrows():
+        row = _record(series)
+        tid, cls = str(row["target"]), str(row["class"])
+        m = meta.get((tid, cls), meta.get((tid, ""), {}))
+        unit = f"{_unit(row['unit'], lang)}: {row['name']}"
+        here.append(_target_row(m, row, lang, unit))
     overall = []
     for _, series in t.iterrows():
         row = _record(series)
-        kind = str(row.get("kind", ""))
-        overall.append(
-            {
-                "name": _text(row.get("name_zh" if lang == "zh" else "name_en")) or row["target"],
-                "unit": _unit(row.get("unit"), lang),
-                "class": _text(row["class"]),
-                "value": _target_value(kind, row.get("value"), per_unit=False),
-                "threshold": _target_value(kind, row.get("threshold"), per_unit=False),
-                "status": _status(row.get("status"), lang),
-                "detail": _text(row.get("detail")),
-                "label": _text(row.get("label")),
-            }
-        )
+        overall.append(_target_row(row, row, lang, _unit(row.get("unit"), lang)))
     return here, overall
 
 
@@ -714,7 +722,6 @@ def write_report(
         msg = f"lang={lang!r}; expected 'zh' or 'en'.{closest(lang, LANGS)}"
         raise InputError(msg)
     names = _communities(a)
-    out = Path(path)
     options: dict[str, Any] = {
         "lang": lang,
         "circle": circle,
@@ -723,28 +730,34 @@ def write_report(
         "category": category,
     }
     if community is not None and community != "all":
-        if community not in names:
-            msg = (
-                f"community={community!r} is not in this assessment; communities: "
-                f"{describe(names)}.{closest(community, names)}"
-            )
-            raise InputError(msg)
-        target = (
-            out
-            if out.suffix.lower() in {".html", ".htm"}
-            else out / (_safe_filename(community) + ".html")
-        )
-        page, _ = _render_community(a, community, index_file=None, **options)
-        _write(target, page)
-        log(f"report: {community} -> {target}")
-        return [target]
-    if out.suffix.lower() in {".html", ".htm"}:
+        return _write_one(a, community, names, Path(path), options)
+    return _write_all(a, names, Path(path), options)
+
+
+def _write_one(
+    a: Assessment, community: str, names: list[str], out: Path, options: dict[str, Any]
+) -> list[Path]:
+    """One community's page, to ``out`` (an .html file) or into the folder ``out``."""
+    if community not in names:
         msg = (
-            f"path={str(path)!r}: reports of all communities go to a folder (one page each "
-            "and index.html); give a folder, or community='<name>' for one page."
+            f"community={community!r} is not in this assessment; communities: "
+            f"{describe(names)}.{closest(community, names)}"
         )
         raise InputError(msg)
-    files: dict[str, str] = {}
+    target = (
+        out
+        if out.suffix.lower() in {".html", ".htm"}
+        else out / (_safe_filename(community) + ".html")
+    )
+    page, _ = _render_community(a, community, index_file=None, **options)
+    _write(target, page)
+    log(f"report: {community} -> {target}")
+    return [target]
+
+
+def _file_stems(names: list[str]) -> dict[str, str]:
+    """A distinct file stem per community (case-insensitively; never "index")."""
+    stems: dict[str, str] = {}
     used: set[str] = {"index"}
     for name in names:
         base = _safe_filename(name)
@@ -752,18 +765,27 @@ def write_report(
         while stem.lower() in used:
             stem, n = f"{base}_{n}", n + 1
         used.add(stem.lower())
-        files[name] = stem + ".html"
+        stems[name] = stem
+    return stems
+
+
+def _write_all(a: Assessment, names: list[str], out: Path, options: dict[str, Any]) -> list[Path]:
+    """Every community's page into the folder ``out``, and index.html linking them."""
+    if out.suffix.lower() in {".html", ".htm"}:
+        msg = (
+            f"path={str(out)!r}: reports of all communities go to a folder (one page each "
+            "and index.html); give a folder, or community='<name>' for one page."
+        )
+        raise InputError(msg)
     written: list[Path] = []
     pages: list[_Page] = []
-    for name in names:
+    for name, stem in _file_stems(names).items():
         page, info = _render_community(a, name, index_file="index.html", **options)
-        info.file = files[name]
-        target = out / files[name]
-        _write(target, page)
-        written.append(target)
+        info.file = stem + ".html"
+        _write(out / info.file, page)
+        written.append(out / info.file)
         pages.append(info)
-    index = _render_index(a, pages, lang)
-    _write(out / "index.html", index)
+    _write(out / "index.html", _render_index(a, pages, options["lang"]))
     written.append(out / "index.html")
     log(f"report: {len(names)} communities -> {out}")
     return written
