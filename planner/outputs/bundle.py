@@ -25,20 +25,19 @@ def write_outputs(
     maps: bool = True,
     reports: bool = True,
     lang: str = "zh",
-) -> list[str]:
+) -> list[Path]:
     """Tables, the map (index.html) and the community reports of an assessment."""
     out.mkdir(parents=True, exist_ok=True)
-    written = a.to_files(str(out), formats=formats, name="assessment")
+    written = a.to_files(out, formats=formats, name="assessment")
     site_gdf = sites.sites if sites is not None else None
     if site_gdf is not None:  # an empty proposal is written too: it is an answer
         written.extend(write_sites(site_gdf, out))
     if maps:
         m = map_assessment(a, sites=site_gdf, circle=sites.circle if sites is not None else None)
         save_map(m, out / "index.html")
-        written.append(str(out / "index.html"))
+        written.append(out / "index.html")
     if reports and a.communities is not None:
-        paths = write_report(a, None, out / "reports", lang=lang, sites=site_gdf)
-        written.extend(str(p) for p in (paths if isinstance(paths, list | tuple) else [paths]))
+        written.extend(write_report(a, None, out / "reports", lang=lang, sites=site_gdf))
     return written
 
 
