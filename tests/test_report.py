@@ -87,7 +87,8 @@ def test_all_communities_and_index(town_a, tmp_path):
     page = paths[1].read_text(encoding="utf-8")
     assert "Profile" in page and "Service circles" in page
     assert 'href="index.html"' in page
-    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == sorted(names)
+    on_disk = sorted(p.name for p in (tmp_path / "reports").iterdir())
+    assert on_disk == sorted([*names, "planner-manifest.json"])
     assert write_report(a, None, tmp_path / "again")[-1].name == "index.html"
 
 

@@ -49,6 +49,7 @@ from ._common import (
     short_name,
 )
 from .maps import map_assessment, map_html
+from .staging import staged_folder
 
 __all__ = ["write_report"]
 
@@ -769,8 +770,14 @@ def _file_stems(names: list[str]) -> dict[str, str]:
     return stems
 
 
+#: What a reports folder holds (see :func:`write_report`); used to tell planner's files
+#: from a person's in a folder written before manifests existed.
+REPORT_FILES = ("*.html", "*.docx")
+
+
 def _write_all(a: Assessment, names: list[str], out: Path, options: dict[str, Any]) -> list[Path]:
-    """Every community's page into the folder ``out``, and index.html linking them."""
+    """Every community's page into the folder ``out``, and index.html linking them; the
+    folder is staged and swapped in whole (:func:`planner.outputs.staging.staged_folder`)."""
     if out.suffix.lower() in {".html", ".htm"}:
         msg = (
             f"path={str(out)!r}: reports of all communities go to a folder (one page each "
@@ -779,13 +786,14 @@ def _write_all(a: Assessment, names: list[str], out: Path, options: dict[str, An
         raise InputError(msg)
     written: list[Path] = []
     pages: list[_Page] = []
-    for name, stem in _file_stems(names).items():
-        page, info = _render_community(a, name, index_file="index.html", **options)
-        info.file = stem + ".html"
-        _write(out / info.file, page)
-        written.append(out / info.file)
-        pages.append(info)
-    _write(out / "index.html", _render_index(a, pages, options["lang"]))
+    with staged_folder(out, owned=REPORT_FILES) as folder:
+        for name, stem in _file_stems(names).items():
+            page, info = _render_community(a, name, index_file="index.html", **options)
+            info.file = stem + ".html"
+            _write(folder / info.file, page)
+            written.append(out / info.file)
+            pages.append(info)
+        _write(folder / "index.html", _render_index(a, pages, options["lang"]))
     written.append(out / "index.html")
     log(f"report: {len(names)} communities -> {out}")
     return written
