@@ -100,7 +100,7 @@ def _write_bundle(
         m = map_assessment(a, sites=site_gdf, circle=sites.circle if sites is not None else None)
         written.append(save_map(m, out / "index.html"))
     if reports and a.communities is not None:
-        written += write_report(a, None, out / "reports", lang=lang, sites=site_gdf)
+        written += write_report(a, None, out / "reports", lang=lang, sites=sites)
     return written
 
 

@@ -15,6 +15,7 @@ an ``<iframe srcdoc>`` (sandboxed: its scripts run, but apart from the page).
 
 from __future__ import annotations
 
+import base64
 import datetime as _dt
 import math
 import os
@@ -27,9 +28,7 @@ from typing import Any
 
 import geopandas as gpd
 import jinja2
-import numpy as np
 import pandas as pd
-import shapely
 
 from .. import settings
 from .._io import atomic_write
@@ -39,17 +38,13 @@ from ..assessment import Assessment
 from ..errors import InputError, closest, describe
 from ..rules import Circle
 from ._common import (
-    block_label,
-    check_sites,
-    members,
-    missing_ids,
-    missing_lists,
     pick_circle,
-    reach_m,
     short_name,
 )
+from .draft import STATUS, build_draft
 from .maps import map_assessment, map_html
 from .staging import staged_folder
+from .word import docx_bytes
 
 __all__ = ["write_report"]
 
@@ -82,17 +77,6 @@ SITE_COLUMNS: dict[str, tuple[str, str]] = {
     "share_after": ("建成后覆盖率", "Share after"),
 }
 
-STATUS: dict[str, tuple[str, str]] = {
-    "pass": ("达标", "pass"),
-    "fail": ("未达标", "fail"),
-    "input missing": ("缺少数据", "input missing"),
-    "no units": ("无适用单元", "no units"),
-}
-
-#: How many blocks the "worst blocks" table lists per circle.
-WORST_BLOCKS = 5
-#: How many facility names the facilities table lists per category.
-FACILITY_NAMES = 12
 
 _TEXT: dict[str, tuple[str, str]] = {
     "title": ("社区生活圈评估报告", "Community service-circle report"),
@@ -170,6 +154,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "min_kinds": ("至少类数", "At least"),
     "how": ("计算方式", "How"),
     "back": ("返回社区列表", "All communities"),
+    "word": ("可编辑版本", "Word document"),
     "unnamed": ("(无名称)", "(unnamed)"),
     "more": ("等", "and more"),
     "na_short": ("— 表示该生活圈不适用于社区的城乡类型。", "— = the circle does not apply there."),
@@ -233,32 +218,6 @@ def _text(v: object) -> str:
     return "" if _isnan(v) else str(v)
 
 
-def _status(s: object, lang: str) -> dict[str, str]:
-    key = str(s)
-    zh, en = STATUS.get(key, (key, key))
-    return {"text": zh if lang == "zh" else en, "css": re.sub(r"[^a-z]+", "-", key.lower())}
-
-
-def _target_value(kind: str, value: object, per_unit: bool) -> str:
-    if _isnan(value):
-        return "—"
-    if kind == "presence":
-        if per_unit:
-            return "有 yes" if float(value) >= 1 else "无 no"  # type: ignore[arg-type]
-        return _pct(value)
-    f = float(value)  # type: ignore[arg-type]
-    return f"{f:,.0f}" if abs(f) >= 100 else f"{f:,.3g}"
-
-
-def _unit(unit: object, lang: str) -> str:
-    zh, en = UNITS.get(str(unit), (_text(unit), _text(unit)))
-    return zh if lang == "zh" else en
-
-
-def _cat_name(a: Assessment, cat: str, lang: str) -> str:
-    return short_name(a.preset.table.name(cat, lang), lang)
-
-
 def _safe_filename(name: str) -> str:
     """A file name for a community (Chinese kept; path and shell characters replaced)."""
     text = re.sub(r'[\\/:*?"<>|\x00-\x1f\s]+', "_", str(name)).strip("._")
@@ -278,267 +237,6 @@ def _communities(a: Assessment) -> list[str]:
         )
         raise InputError(msg)
     return sorted(str(v) for v in pd.unique(a.blocks["community"].dropna()))
-
-
-def _community_attrs(a: Assessment, name: str, blocks: pd.DataFrame) -> dict[str, Any]:
-    attrs: dict[str, Any] = {}
-    row = None
-    if a.communities is not None and "community" in a.communities.columns:
-        own = a.communities[a.communities["community"].astype(object) == name]
-        row = own.iloc[0] if len(own) else None
-    for col in ("setting", "region", "street"):
-        value = None
-        if row is not None and col in row.index and not _isnan(row[col]):
-            value = row[col]
-        elif col in blocks.columns and blocks[col].notna().any():
-            value = blocks[col].dropna().mode().iloc[0]
-        attrs[col] = _text(value)
-    hh = None
-    if "households" in blocks.columns and blocks["households"].notna().any():
-        hh = float(blocks["households"].sum())
-    elif row is not None and "households" in row.index and not _isnan(row["households"]):
-        hh = float(row["households"])
-    attrs["households"] = hh
-    attrs["population"] = float(blocks["population"].sum())
-    attrs["blocks"] = len(blocks)
-    return attrs
-
-
-def _missing_table(
-    a: Assessment, c: Circle, blocks: pd.DataFrame, lang: str
-) -> list[dict[str, Any]]:
-    applies = blocks[c.id].notna().to_numpy()
-    missing = missing_lists(blocks[f"{c.id}__missing"])
-    pop = blocks["population"].to_numpy(dtype=float)
-    rows: list[dict[str, Any]] = []
-    for cat in c.categories:
-        hit = applies & np.array([cat in ids for ids in missing], dtype=bool)
-        n_fac = (
-            int(_record(a.confidence.loc[cat])["facilities"]) if cat in a.confidence.index else None
-        )
-        rows.append(
-            {
-                "id": cat,
-                "name": _cat_name(a, cat, lang),
-                "blocks": int(hit.sum()),
-                "population": float(pop[hit].sum()),
-                "facilities": n_fac,
-                "flag": n_fac == 0,
-            }
-        )
-    rows.sort(key=lambda r: (-r["population"], -r["blocks"]))
-    return rows
-
-
-def _worst_blocks(
-    a: Assessment, c: Circle, blocks: pd.DataFrame, lang: str
-) -> list[dict[str, Any]]:
-    ok = blocks[blocks[c.id].notna()]
-    if not len(ok):
-        return []
-    frame = pd.DataFrame(
-        {
-            "inside": ok[c.id].astype(bool).to_numpy(),
-            "n": ok[f"{c.id}__n_missing"].fillna(0).astype(int).to_numpy(),
-            "pop": ok["population"].to_numpy(dtype=float),
-        },
-        index=ok.index,
-    )
-    frame = frame[(~frame["inside"]) | (frame["n"] > 0)]
-    frame = frame.sort_values(["inside", "n", "pop"], ascending=[True, False, False])
-    names = ok["name"] if "name" in ok.columns else None
-    out = []
-    for idx, r in frame.head(WORST_BLOCKS).iterrows():
-        cats = missing_ids(ok.at[idx, f"{c.id}__missing"])
-        out.append(
-            {
-                "label": block_label(idx, names.at[idx] if names is not None else None),
-                "population": float(r["pop"]),
-                "inside": bool(r["inside"]),
-                "n_missing": int(r["n"]),
-                "missing": ", ".join(_cat_name(a, x, lang) for x in cats),
-            }
-        )
-    return out
-
-
-def _circle_sections(
-    a: Assessment, name: str, blocks: pd.DataFrame, lang: str
-) -> tuple[list[dict[str, Any]], list[str]]:
-    sections = []
-    not_applicable = []
-    rows = a.by_community.xs(name, level=0) if len(a.by_community) else pd.DataFrame()
-    for c in a.circles:
-        title = c.name_zh if lang == "zh" else c.name_en
-        if c.id not in rows.index:
-            not_applicable.append(title)
-            continue
-        r = _record(rows.loc[c.id])
-        overall = _record(a.summary.loc[c.id]) if c.id in a.summary.index else None
-        sections.append(
-            {
-                "id": c.id,
-                "title": title,
-                "other_title": c.name_en if lang == "zh" else c.name_zh,
-                "how": c.describe(lang),
-                "min_kinds": c.min_kinds,
-                "n_categories": len(c.categories),
-                "labels": f"{c.label}/{c.mode_label}",
-                "share": r["population_share"],
-                "households_share": r.get("households_share"),
-                "radius_share": r.get("radius_population_share"),
-                "overall_share": None if overall is None else overall["population_share"],
-                "blocks": int(r["blocks"]),
-                "blocks_outside": int(r["blocks_outside"]),
-                "population_outside": float(r["population"] - r["population_inside"]),
-                "missing": _missing_table(a, c, blocks, lang),
-                "worst": _worst_blocks(a, c, blocks, lang),
-            }
-        )
-    return sections, not_applicable
-
-
-def _target_meta(t: pd.DataFrame) -> dict[tuple[str, str], dict[str, Any]]:
-    """The targets' rows by (target, class), and by target alone under (target, "")."""
-    meta: dict[tuple[str, str], dict[str, Any]] = {}
-    for _, series in t.iterrows():
-        rec = _record(series)
-        meta[(str(rec["target"]), str(rec["class"]))] = rec
-        meta.setdefault((str(rec["target"]), ""), rec)
-    return meta
-
-
-def _target_row(meta: dict[str, Any], row: dict[str, Any], lang: str, unit: str) -> dict[str, Any]:
-    """One line of a targets table: a unit's result (``row``) under its target (``meta``)."""
-    kind = str(meta.get("kind", ""))
-    per_unit = row is not meta
-    return {
-        "name": _text(meta.get("name_zh" if lang == "zh" else "name_en")) or str(row["target"]),
-        "unit": unit,
-        "class": _text(row["class"]),
-        "value": _target_value(kind, row.get("value"), per_unit=per_unit),
-        "threshold": _target_value(kind, meta.get("threshold"), per_unit=False),
-        "status": _status(row.get("status"), lang),
-        "detail": _text(row.get("detail")),
-        "label": _text(meta.get("label")),
-    }
-
-
-def _units_of(a: Assessment, name: str, street: str, block_labels: set[str]) -> pd.DataFrame:
-    """The per-unit target results of a community: its own, its blocks' and its street's."""
-    u = a.targets_by_unit
-    if not len(u):
-        return u
-    names = u["name"].astype(str)
-    mine = ((u["unit"] == "community") & (names == name)) | (
-        (u["unit"] == "block") & names.isin(block_labels)
-    )
-    if street:
-        mine |= (u["unit"] == "street") & (names == street)
-    return u[mine]
-
-
-def _target_rows(
-    a: Assessment, name: str, street: str, block_labels: set[str], lang: str
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The target lines of a community's units, and the whole area's target lines."""
-    t = a.targets.reset_index() if len(a.targets) else pd.DataFrame()
-    meta = _target_meta(t)
-    here = []
-    for _, series in _units_of(a, name, street, block_labels).iterrows():
-        row = _record(series)
-        tid, cls = str(row["target"]), str(row["class"])
-        m = meta.get((tid, cls), meta.get((tid, ""), {}))
-        unit = f"{_unit(row['unit'], lang)}: {row['name']}"
-        here.append(_target_row(m, row, lang, unit))
-    overall = []
-    for _, series in t.iterrows():
-        row = _record(series)
-        overall.append(_target_row(row, row, lang, _unit(row.get("unit"), lang)))
-    return here, overall
-
-
-def _area_of(
-    a: Assessment, name: str, blocks: gpd.GeoDataFrame, margin_m: float
-) -> tuple[shapely.Geometry, Any]:
-    """The community's area (its boundary, else its blocks) grown by ``margin_m``, metric."""
-    metric = blocks.estimate_utm_crs() if blocks.crs.is_geographic else blocks.crs
-    shape = None
-    if a.communities is not None and "community" in a.communities.columns:
-        own = a.communities[a.communities["community"].astype(object) == name]
-        if len(own):
-            shape = shapely.union_all(own.geometry.to_crs(metric).to_numpy())
-    if shape is None:
-        shape = shapely.envelope(shapely.union_all(blocks.geometry.to_crs(metric).to_numpy()))
-    return shapely.buffer(shape, margin_m), metric
-
-
-def _inside(gdf: gpd.GeoDataFrame, area: shapely.Geometry, metric: Any) -> np.ndarray:
-    if not len(gdf) or gdf.crs is None:
-        return np.zeros(len(gdf), dtype=bool)
-    return np.asarray(shapely.intersects(gdf.geometry.to_crs(metric).to_numpy(), area))
-
-
-def _facility_rows(
-    a: Assessment, name: str, blocks: gpd.GeoDataFrame, lang: str, column: str
-) -> list[dict[str, Any]]:
-    fac = a.facilities
-    if column not in fac.columns or not len(fac):
-        return []
-    area, metric = _area_of(a, name, blocks, 100.0)
-    fac = fac[_inside(fac, area, metric)]
-    codes = fac[column].astype(object).to_numpy()
-    cats = list(dict.fromkeys(k for c in a.circles for k in c.categories))
-    rows = []
-    for cat in cats:
-        sub = fac[np.isin(codes, list(members(a.preset.table, cat)))]
-        if not len(sub):
-            continue
-        names = (
-            [_text(v) or _t("unnamed", lang) for v in sub["name"].tolist()]
-            if "name" in sub.columns
-            else []
-        )
-        more = len(names) > FACILITY_NAMES
-        rows.append(
-            {
-                "name": _cat_name(a, cat, lang),
-                "count": len(sub),
-                "names": names[:FACILITY_NAMES],
-                "more": more,
-            }
-        )
-    return rows
-
-
-def _site_rows(
-    a: Assessment,
-    name: str,
-    blocks: gpd.GeoDataFrame,
-    sites: gpd.GeoDataFrame | None,
-    c: Circle,
-    lang: str,
-) -> tuple[list[str], list[list[str]]] | None:
-    if sites is None:
-        return None
-    s = check_sites(sites)
-    area, metric = _area_of(a, name, blocks, min(reach_m(c), 1000.0))
-    s = s[_inside(s, area, metric)]
-    cols = [col for col in SITE_COLUMNS if col in s.columns]
-    body = []
-    for _, row in s.iterrows():
-        cells = []
-        for col in cols:
-            v = row[col]
-            if col == "share_after":
-                cells.append(_pct(v))
-            elif isinstance(v, int | float | np.number) and col != "rank":
-                cells.append(_num(v))
-            else:
-                cells.append(_text(v))
-        body.append(cells)
-    heads = [SITE_COLUMNS[col][0 if lang == "zh" else 1] for col in cols]
-    return heads, body
 
 
 def _params(a: Assessment, blocks: pd.DataFrame, lang: str) -> dict[str, Any]:
@@ -591,7 +289,7 @@ def _confidence_rows(a: Assessment, lang: str) -> list[dict[str, str]]:
     for cat, row in conf[conf["facilities"] == 0].iterrows():
         out.append(
             {
-                "name": _cat_name(a, str(cat), lang),
+                "name": short_name(a.preset.table.name(str(cat), lang), lang),
                 "id": str(cat),
                 "flag": _text(row.get("flag")),
             }
@@ -605,6 +303,11 @@ class _Page:
     file: str
     attrs: dict[str, Any]
     shares: dict[str, Any]
+    docx: str = ""
+
+
+#: CSS class of a status cell, by its text in either language.
+_STATUS_CSS = {text: re.sub(r"[^a-z]+", "-", key) for key, pair in STATUS.items() for text in pair}
 
 
 def _render_community(
@@ -613,53 +316,59 @@ def _render_community(
     *,
     lang: str,
     circle: str | None,
-    sites: gpd.GeoDataFrame | None,
+    sites: Any,
     isochrones: bool | gpd.GeoDataFrame,
     category: str,
     index_file: str | None,
-) -> tuple[str, _Page]:
-    blocks = a.blocks[a.blocks["community"].astype(object) == name]
-    attrs = _community_attrs(a, name, blocks)
-    c = pick_circle(a, circle, name)
+    docx_file: str | None = None,
+) -> tuple[str, bytes, _Page]:
+    """A community's draft plan: the HTML page, the Word document and its index entry."""
+    c = _plan_circle(a, circle, name, sites)
+    draft = build_draft(a, name, c, lang=lang, sites=sites, category=category)
     m = map_assessment(
-        a,
-        circle=c.id,
-        community=name,
-        sites=sites,
-        isochrones=isochrones,
-        lang=lang,
+        a, circle=c.id, community=name, sites=sites, isochrones=isochrones, lang=lang,
         category=category,
-    )
-    sections, not_applicable = _circle_sections(a, name, blocks, lang)
-    labels = {str(i) for i in blocks.index}
-    here, overall = _target_rows(a, name, attrs["street"], labels, lang)
-    sites_table = _site_rows(a, name, blocks, sites, c, lang)
+    )  # fmt: skip
     context = {
         "lang": lang,
-        "t": {k: _t(k, lang) for k in _TEXT},
-        "name": name,
-        "attrs": attrs,
+        "draft": draft,
+        "preset": a.preset.name_zh if lang == "zh" else a.preset.name_en,
         "map_doc": map_html(m),
-        "map_circle": c.name_zh if lang == "zh" else c.name_en,
-        "sections": sections,
-        "not_applicable": not_applicable,
-        "targets_here": here,
-        "targets_all": overall,
-        "facilities": _facility_rows(a, name, blocks, lang, category),
-        "sites": sites_table,
-        "confidence": _confidence_rows(a, lang),
-        "params": _params(a, blocks, lang),
-        "generated": _dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
-        "version": _version(),
+        "picture": base64.b64encode(draft.picture).decode("ascii"),
+        "status_css": _STATUS_CSS,
         "index_file": index_file,
+        "docx_file": docx_file,
+        "back": _t("back", lang),
+        "word": _t("word", lang),
     }
-    page = _env().get_template("report.html.j2").render(**context)
-    shares = {s["id"]: s["share"] for s in sections}
-    return page, _Page(name, "", attrs, shares)
+    page = _env().get_template("draft.html.j2").render(**context)
+    shares: dict[str, Any] = {}
+    if len(a.by_community) and name in set(a.by_community.index.get_level_values(0)):
+        own = a.by_community.xs(name, level=0)["population_share"]
+        shares = {str(k): v for k, v in own.items()}
+    attrs = {**draft.facts, "blocks": draft.facts["blocks"]}
+    return page, docx_bytes(draft), _Page(name, "", attrs, shares)
+
+
+def _plan_circle(a: Assessment, circle: str | None, name: str, sites: Any) -> Circle:
+    """The circle of a community's map and stations: given, the siting's, or the lowest."""
+    if circle is None and isinstance(getattr(sites, "circle", None), str):
+        circle = sites.circle
+    return pick_circle(a, circle, name)
 
 
 def _version() -> str:
     return str(__version__)
+
+
+def write_docx_bytes(data: bytes, path: Path) -> Path:
+    """Write a Word document's bytes atomically; returns the path."""
+
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(data)
+
+    atomic_write(path, write)
+    return path
 
 
 def _write(path: Path, text: str) -> None:
@@ -676,11 +385,15 @@ def write_report(
     *,
     lang: str = "zh",
     circle: str | None = None,
-    sites: gpd.GeoDataFrame | None = None,
+    sites: Any = None,
     isochrones: bool | gpd.GeoDataFrame = False,
     category: str = "category",
 ) -> list[Path]:
-    """Write the HTML report of one community, or of every community plus an index.
+    """Write the 一社区一规划 draft of one community, or of every community plus an index.
+
+    Each community gets an HTML page (printable A4, with the offline map) and a Word
+    document (.docx) of the same draft (:mod:`planner.outputs.draft`): 一、基本情况,
+    二、现状评估, 三、主要问题, 四、规划项目, 五、实施安排, and a closing note.
 
     Parameters
     ----------
@@ -699,8 +412,10 @@ def write_report(
         The circle drawn on each community's map (default: the community's circle
         with the lowest population share).
     sites
-        Proposed sites (siting results): drawn on the maps and listed on the pages of
-        the communities they lie in or near.
+        Proposed sites: a siting result (:func:`planner.site`; its circle is then the
+        map's, and its re-assessment gives each community's coverage after) or its
+        sites. Drawn on the maps and listed as projects of the communities they lie in
+        or near.
     isochrones
         Passed to :func:`planner.map_assessment` (default False: the maps of many
         communities are quicker without).
@@ -710,7 +425,8 @@ def write_report(
     Returns
     -------
     list of pathlib.Path
-        The pages written (for all communities, ``index.html`` last).
+        The files written: each community's ``.html`` then ``.docx`` (for all
+        communities, ``index.html`` last).
 
     Raises
     ------
@@ -750,10 +466,13 @@ def _write_one(
         if out.suffix.lower() in {".html", ".htm"}
         else out / (_safe_filename(community) + ".html")
     )
-    page, _ = _render_community(a, community, index_file=None, **options)
+    page, doc, _ = _render_community(
+        a, community, index_file=None, docx_file=target.stem + ".docx", **options
+    )
     _write(target, page)
-    log(f"report: {community} -> {target}")
-    return [target]
+    word = write_docx_bytes(doc, target.with_suffix(".docx"))
+    log(f"report: {community} -> {target}, {word.name}")
+    return [target, word]
 
 
 def _file_stems(names: list[str]) -> dict[str, str]:
@@ -788,15 +507,23 @@ def _write_all(a: Assessment, names: list[str], out: Path, options: dict[str, An
     pages: list[_Page] = []
     with staged_folder(out, owned=REPORT_FILES) as folder:
         for name, stem in _file_stems(names).items():
-            page, info = _render_community(a, name, index_file="index.html", **options)
-            info.file = stem + ".html"
+            page, doc, info = _render_community(
+                a, name, index_file="index.html", docx_file=stem + ".docx", **options
+            )
+            info.file, info.docx = stem + ".html", stem + ".docx"
             _write(folder / info.file, page)
-            written.append(out / info.file)
+            write_docx_bytes(doc, folder / info.docx)
+            written += [out / info.file, out / info.docx]
             pages.append(info)
         _write(folder / "index.html", _render_index(a, pages, options["lang"]))
     written.append(out / "index.html")
     log(f"report: {len(names)} communities -> {out}")
     return written
+
+
+def _link(file: str) -> str:
+    """A file name as a relative link (not a path: % and # escaped)."""
+    return file.replace("%", "%25").replace("#", "%23")
 
 
 def _render_index(a: Assessment, pages: Sequence[_Page], lang: str) -> str:
@@ -822,7 +549,8 @@ def _render_index(a: Assessment, pages: Sequence[_Page], lang: str) -> str:
     rows: list[dict[str, Any]] = [
         {
             "name": p.name,
-            "file": p.file.replace("%", "%25").replace("#", "%23"),  # a link, not a path
+            "file": _link(p.file),
+            "docx": _link(p.docx),
             "attrs": p.attrs,
             "shares": [p.shares.get(c.id) for c in a.circles],
         }
