@@ -1,16 +1,16 @@
-"""One self-contained HTML report per community (一社区一规划), and an index page.
+"""The 一社区一规划 draft of each community (HTML and Word), and an index page.
 
-:func:`write_report` writes, for a community: its profile (population, households,
-setting, region, street), its map (the offline map of :mod:`planner.outputs.maps`,
-embedded in the page), a table per service circle (coverage, missing categories,
-worst blocks), the plan-target checks, the facilities found in the community,
-recommended sites (when siting results are given), the data confidence notes and the
-parameters and data sources with their verification labels. Pages are jinja2
-templates (``planner/outputs/templates``) with autoescaping on, so every string from
-the data is escaped; the CSS has a print layout (A4, tables kept together).
+:func:`write_report` writes, per community, the draft plan built by
+:mod:`planner.outputs.draft` twice: an HTML page (jinja2 template
+``templates/draft.html.j2``, autoescaped, so every string from the data is escaped; a
+print layout for A4) and a Word document (:mod:`planner.outputs.word`). For all
+communities it also writes ``index.html`` (the communities with their coverage, the
+whole area's circles, data confidence and parameters) and stages the folder, so it is
+replaced whole (:mod:`planner.outputs.staging`).
 
-The page needs no network: styles are inline and the map is an offline map document in
-an ``<iframe srcdoc>`` (sandboxed: its scripts run, but apart from the page).
+The page needs no network: styles are inline; on screen the map is an offline map
+document in an ``<iframe srcdoc>`` (sandboxed: its scripts run, but apart from the
+page; Chromium draws it once it is scrolled into view), in print the map picture.
 """
 
 from __future__ import annotations
