@@ -159,6 +159,7 @@ def assess(
     entrances: gpd.GeoDataFrame | None = None,
     category: str = "category",
     rules: Any = None,
+    reference_year: int | None = None,
 ) -> Assessment:
     """Check every block against the preset's service circles and the plan's targets.
 
@@ -192,6 +193,12 @@ def assess(
         The facilities' category column.
     rules
         Category rules (TOML path or CategoryTable) when not the packaged ones.
+    reference_year
+        The year the plan's targets are judged at (``Assessment.targets`` records it and
+        each target's ``due_year``): training "every year" counts back from it, and a
+        target is due when this year reaches its due year. Default: the preset's end
+        year (2020 for guangdong_2016), so a filed assessment gives the same answer when
+        it is run again next year.
 
     Returns
     -------
@@ -299,7 +306,9 @@ def assess(
     by_setting = _rollup(out, chosen, "setting")
     coverage = _coverage(out, chosen, key_of, values)
     confidence = _confidence(fac, category, needed, rows_of, table)
-    targets, per_unit = evaluate_targets(pre, fac, category, out, communities)
+    targets, per_unit = evaluate_targets(
+        pre, fac, category, out, communities, reference_year=reference_year
+    )
     log(
         f"assess: {n:,} blocks, {len(chosen)} circles, {len(values)} engine passes "
         f"({len(nets)} modes), preset {pre.id}"
@@ -337,6 +346,7 @@ def assess(
             "category": category,
             "circles": [asdict(c) for c in chosen],
             "key_of": key_of,
+            "reference_year": reference_year,
         },
     )
 
