@@ -240,3 +240,22 @@ def test_index_links_survive_url_characters(tmp_path):
     assert paths[0].name == "一#区_100%.html"
     index = paths[-1].read_text(encoding="utf-8")
     assert 'href="一%23区_100%25.html"' in index
+
+
+def test_rural_draft_gaps_by_hand(town_a, tmp_path):
+    a, sites = town_a
+    page, word = write_report(a, "石岗村", tmp_path, sites=sites)
+    text = page.read_text(encoding="utf-8")
+    problems = section(text, "problems")
+    # 180 households need 30 m² per 100: 54 m²; the table gives 50 m²: 4 m² short
+    assert f"缺{180 * 30 / 100 - 50:g}平方米" in problems
+    # the rural half hour: R2 (200 residents) outside, R1 (300) inside: 40.0 %
+    assert f"{200:,}人（{200 / 500:.1%}）在圈外" in problems
+    # the floor area shows again as an upgrade, and as a task due in 2020
+    projects = section(text, "projects")
+    assert "社区服务用房增加约4平方米" in projects
+    schedule = section(text, "schedule")
+    assert "设置综合性文化服务中心" in schedule
+    row = schedule.split("设置综合性文化服务中心")[1].split("</tr>")[0]
+    assert "2018" in row  # the culture centre target is due in 2018 (专栏1 第3项)
+    assert word.exists()

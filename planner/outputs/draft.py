@@ -986,6 +986,7 @@ def _upgrade_rows(ctx: _Ctx) -> list[list[str]]:
 
 
 def _addition_rows(ctx: _Ctx) -> list[list[str]]:
+    """Facilities a failing presence target asks for: what, target, clause, due year."""
     meta = target_meta(ctx.a)
     rows = []
     for row in unit_rows(ctx):
@@ -998,7 +999,7 @@ def _addition_rows(ctx: _Ctx) -> list[list[str]]:
         cats = list(t.categories) if t is not None else []
         what = _list([ctx.cat(c) for c in cats], ctx.lang) or str(row["target"])
         name = str(m.get("name_zh" if ctx.lang == "zh" else "name_en") or row["target"])
-        rows.append([ctx.w("add_one", what=what), name, clause_of(m)])
+        rows.append([ctx.w("add_one", what=what), name, clause_of(m), _due(m, ctx.a)])
     return rows
 
 
@@ -1031,7 +1032,7 @@ def _projects(ctx: _Ctx) -> Section:
     adds = _addition_rows(ctx)
     if adds:
         s.h2(ctx.w("additions"))
-        s.table(_numbered(ctx, ("facility", "requirement", "clause"), adds))
+        s.table(_numbered(ctx, ("facility", "requirement", "clause"), [r[:3] for r in adds]))
     return s
 
 
@@ -1049,7 +1050,7 @@ def _schedule(ctx: _Ctx) -> Section:
             rows.append([ctx.w("station", n=i), _bundle(ctx, r), due])
     sep = "：" if ctx.lang == "zh" else ": "
     rows += [[ctx.w("upgrade"), f"{r[0]}{sep}{r[2]}", due] for r in _upgrade_rows(ctx)]
-    rows += [[ctx.w("addition"), r[0], due] for r in _addition_rows(ctx)]
+    rows += [[ctx.w("addition"), r[0], r[3]] for r in _addition_rows(ctx)]
     meta = target_meta(ctx.a)
     for row in unit_rows(ctx):
         m = _meta_of(meta, row)
