@@ -48,7 +48,7 @@ from .. import settings
 from .._version import __version__
 from ..assessment import Assessment
 from ..rules import Circle, Target
-from ._common import check_sites, members, missing_lists, missing_names, short_name
+from ._common import check_sites, members, metric_crs, missing_lists, missing_names, short_name
 from ._draft_words import (
     GAP_UNITS,
     LABELS,
@@ -288,7 +288,7 @@ def _attrs(a: Assessment, name: str, blocks: pd.DataFrame, area_km2: float) -> d
 
 def _context(a: Assessment, name: str, c: Circle, *, lang: str, sites: Any, category: str) -> _Ctx:
     blocks = a.blocks[a.blocks["community"].astype(object) == name]
-    metric = blocks.estimate_utm_crs() if blocks.crs.is_geographic else blocks.crs
+    metric = metric_crs(blocks)
     row = _community_row(a, name)
     if row is not None:
         shape = gpd.GeoSeries([row.geometry], crs=a.communities.crs).to_crs(metric).iloc[0]  # type: ignore[union-attr]

@@ -55,6 +55,7 @@ from ._common import (
     block_label,
     check_sites,
     members,
+    metric_crs,
     missing_lists,
     pick_circle,
     reach_m,
@@ -741,7 +742,7 @@ def _scene(
         msg = f"community={community!r} has no blocks in this assessment."
         raise InputError(msg + closest(community, known))
     blocks = blocks[blocks["community"].astype(object) == community]
-    metric = blocks.estimate_utm_crs() if blocks.crs.is_geographic else blocks.crs
+    metric = metric_crs(blocks)
     shapes = [shapely.union_all(blocks.geometry.to_crs(metric).to_numpy())]
     own = _own_community(a, community)
     if own is not None and len(own):

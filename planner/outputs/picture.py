@@ -19,7 +19,7 @@ import shapely
 
 from ..assessment import Assessment
 from ..rules import Circle
-from ._common import check_sites, members
+from ._common import check_sites, members, metric_crs
 
 #: Picture size (inches) and resolution: 16 x 12 cm at 200 dpi fits an A4 page.
 SIZE_IN = (6.3, 4.7)
@@ -84,7 +84,7 @@ def _draw_points(ax: Any, gdf: gpd.GeoDataFrame, box: Any, metric: Any, **style:
 def _extent(a: Assessment, community: str, margin_m: float) -> tuple[Any, Any, Any, Any]:
     """The community's blocks, its boundary rows (or None), a metric CRS and the box shown."""
     blocks = a.blocks[a.blocks["community"].astype(object) == community]
-    metric = blocks.estimate_utm_crs() if blocks.crs.is_geographic else blocks.crs
+    metric = metric_crs(blocks)
     shapes = [shapely.union_all(blocks.geometry.to_crs(metric).to_numpy())]
     own = None
     if a.communities is not None and "community" in a.communities.columns:

@@ -95,22 +95,15 @@ def _table(doc: Any, t: Table) -> None:
         cap.runs[0].bold = True
     table = doc.add_table(rows=1 + len(t.rows), cols=len(t.head))
     table.style = "Table Grid"
-    for j, text in enumerate(t.head):
-        cell = table.rows[0].cells[j]
-        cell.text = text
-        cell.paragraphs[0].runs[0].bold = True
-    _repeat_header(table.rows[0])
-    for i, row in enumerate(t.rows, start=1):
-        for j, text in enumerate(row):
-            cell = table.rows[i].cells[j]
-            cell.text = text
-            if j in t.numeric:
+    rows = table.rows  # python-docx walks the XML for each .rows/.cells: fetch them once
+    for i, (row, texts) in enumerate(zip(rows, [t.head, *t.rows], strict=True)):
+        for j, (cell, text) in enumerate(zip(row.cells, texts, strict=True)):
+            run = cell.paragraphs[0].add_run(text)
+            run.font.size = Pt(9)
+            run.bold = i == 0
+            if i and j in t.numeric:
                 cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    for row in table.rows:
-        for cell in row.cells:
-            for para in cell.paragraphs:
-                for run in para.runs:
-                    run.font.size = Pt(9)
+    _repeat_header(rows[0])
     doc.add_paragraph()
 
 
