@@ -194,6 +194,12 @@ def test_site_and_report_commands(cmd, tmp_path):
         and (tmp_path / "sites.gpkg").exists()
         and (tmp_path / "index.html").exists()
     )
+    # the folder holds one whole run: the tables and the drafts that list these sites
+    assert (tmp_path / "assessment.gpkg").exists()
+    assert sorted(p.suffix for p in (tmp_path / "reports").glob("示范社区东南.*")) == [
+        ".docx",
+        ".html",
+    ]
     # lon/lat are WGS-84 degrees (Helsinki), not the network's metres
     gpkg = gpd.read_file(tmp_path / "sites.gpkg").to_crs(4326)
     assert sites["lon"].between(24.8, 25.1).all() and sites["lat"].between(60.1, 60.3).all()
