@@ -8,14 +8,12 @@ The public API::
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as _version
-
 from . import demo as demo
 from . import errors as errors
 from . import hours as hours
 from . import modes as modes
 from . import settings as settings
+from ._version import __version__ as __version__
 from .access import travel_times as travel_times
 from .assess import Assessment as Assessment
 from .assess import assess as assess
@@ -44,11 +42,6 @@ from .sources.community_tables import read_community_table as read_community_tab
 from .sources.files import read_facilities as read_facilities
 from .sources.files import read_layer as read_layer
 from .sources.osm_facilities import load_facilities as load_facilities
-
-try:
-    __version__ = _version("planner")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
 
 __all__ = [
     "Assessment",

@@ -17,7 +17,6 @@ the fallback and the tests' oracle (``settings.engine``)."""
 
 from __future__ import annotations
 
-import math
 import threading
 import warnings
 from collections.abc import Hashable, Sequence
@@ -34,7 +33,8 @@ from scipy.sparse.csgraph import dijkstra
 from . import _parallel, settings
 from ._log import log
 from ._snap import SnapResult, expand_lists, morton_order
-from .errors import InputError, MissingColumnError, NoCrsError, PlannerWarning
+from ._validate import check_facilities, check_gdf, check_limit, check_network
+from .errors import InputError, MissingColumnError, PlannerWarning
 from .network import ModeGraph, Network
 
 
@@ -45,86 +45,6 @@ class Snapped:
     x: np.ndarray
     y: np.ndarray
     snap: SnapResult
-
-
-def check_network(network: object, argument: str = "network") -> Network:
-    """Raise a clear error unless ``network`` is a :class:`planner.Network`."""
-    if not isinstance(network, Network):
-        msg = (
-            f"{argument} must be a planner.Network; got {type(network).__name__}. "
-            "Build one with planner.load_network(source, mode=...) from a graph, an OSM "
-            "file or a place name."
-        )
-        raise InputError(msg)
-    return network
-
-
-def check_limit(value: object, argument: str = "max_time_s") -> float:
-    """A non-negative number (inf allowed) or a clear error."""
-    try:
-        limit = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        msg = f"{argument} must be a number of seconds, e.g. 900 for 15 minutes; got {value!r}."
-        raise InputError(msg) from None
-    if math.isnan(limit) or limit < 0:
-        msg = (
-            f"{argument} must be zero or more seconds (e.g. 900 for 15 minutes); got {value!r}. "
-            "Use math.inf for no limit."
-        )
-        raise InputError(msg)
-    return limit
-
-
-def check_gdf(gdf: object, argument: str) -> gpd.GeoDataFrame:
-    """A GeoDataFrame (or GeoSeries) with a CRS, or a clear error."""
-    if isinstance(gdf, gpd.GeoSeries):
-        gdf = gpd.GeoDataFrame(geometry=gdf)
-    if not isinstance(gdf, gpd.GeoDataFrame):
-        msg = (
-            f"{argument} must be a GeoDataFrame; got {type(gdf).__name__}. Read files with "
-            "planner.read_facilities / geopandas.read_file, or build one with "
-            "geopandas.GeoDataFrame(df, geometry=geopandas.points_from_xy(lon, lat), "
-            "crs='EPSG:4326')."
-        )
-        raise InputError(msg)
-    if gdf.crs is None:
-        msg = (
-            f"{argument} has no CRS. Set the CRS its coordinates are in, e.g. "
-            f"{argument}.set_crs('EPSG:4326') for WGS-84 longitude/latitude (convert Amap/"
-            "Tencent GCJ-02 or Baidu BD-09 data with planner.read_facilities(..., crs='gcj02'))."
-        )
-        raise NoCrsError(msg)
-    return gdf
-
-
-def check_facilities(facilities: object, category: str) -> gpd.GeoDataFrame:
-    """Validate a facility layer: GeoDataFrame with CRS, point geometries, category column."""
-    fac = check_gdf(facilities, "facilities")
-    if category not in fac.columns:
-        msg = (
-            f"facilities has no category column {category!r}; columns present: "
-            f"{list(fac.columns)}. Pass category='<column>' naming the column that holds "
-            "each facility's category."
-        )
-        raise MissingColumnError(msg)
-    type_id = shapely.get_type_id(fac.geometry.to_numpy())
-    bad = (type_id >= 0) & (type_id != shapely.GeometryType.POINT)
-    if bad.any():
-        first = fac.index[np.flatnonzero(bad)[0]]
-        kinds = sorted(fac.geometry.geom_type[bad].unique())
-        msg = (
-            f"facilities must be points; {int(bad.sum())} rows are {kinds} (first at index "
-            f"{first!r}). Turn areas into points first, e.g. "
-            "facilities.set_geometry(facilities.representative_point()), or load OSM "
-            "features with planner.load_facilities, which does this."
-        )
-        raise InputError(msg)
-    col = fac[category]
-    if not isinstance(col.dtype, pd.CategoricalDtype) and col.hasnans:
-        # pd.NA in a string/Int column would make every comparison ambiguous: a row with
-        # no category is no facility of any category (None compares unequal to all).
-        fac = fac.assign(**{category: col.astype(object).where(col.notna(), None)})
-    return fac
 
 
 def origin_points(origins: gpd.GeoDataFrame) -> gpd.GeoSeries:
@@ -287,7 +207,7 @@ def node_times(
     own = mg.lock.acquire(blocking=False)  # the reusable buffer serves one call at a time
     try:
         key = "rev" if reverse else "fwd"
-        ext = _with_source_rows(base, fpos, node, w, f, mg.buffers if own else {}, key)
+        ext = with_source_rows(base, fpos, node, w, f, mg.buffers if own else {}, key)
         if with_source:
             dist, _pred, src = dijkstra(
                 ext,
@@ -357,7 +277,7 @@ class _Buffer:
     links: int
 
 
-def _with_source_rows(
+def with_source_rows(
     base: sp.csr_matrix,
     fpos: np.ndarray,
     node: np.ndarray,
@@ -780,7 +700,7 @@ def travel_times(
     fac_ok = fac if present.all() else fac[present]
     fsn = snap_layer(net, fac_ok.geometry)
     osn = snap_origins(net, org, entrances)
-    _warn_unsnapped(fsn.snap, osn.snap, int((~present).sum()), net)
+    warn_unsnapped(fsn.snap, osn.snap, int((~present).sum()), net)
 
     cats = _categories(fac, category)
     codes = fac_ok[category].to_numpy()
@@ -805,7 +725,7 @@ def travel_times(
     return out
 
 
-def _warn_unsnapped(fac: SnapResult, org: SnapResult, fac_empty: int, net: Network) -> None:
+def warn_unsnapped(fac: SnapResult, org: SnapResult, fac_empty: int, net: Network) -> None:
     n_fac = int((~fac.ok).sum())
     n_org = int((~org.ok).sum())
     if n_fac or n_org or fac_empty:

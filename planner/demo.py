@@ -13,16 +13,29 @@ the extract: nothing is downloaded.
 from __future__ import annotations
 
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
-import pandas as pd
 import shapely
 
-from .errors import PlannerWarning
+from .assess import assess
+from .network import load_network
+from .outputs.bundle import summary_table, write_outputs
+from .siting import site
+from .sources.blocks import derive_blocks
+from .sources.osm_facilities import load_facilities
+
+# summary_table and write_outputs live in planner.outputs.bundle; kept here for old callers
+__all__ = [
+    "DEMO_CIRCLES",
+    "demo_blocks",
+    "demo_communities",
+    "demo_data",
+    "run_demo",
+    "summary_table",
+    "write_outputs",
+]
 
 #: Circles of the demo: guangdong_2016's urban circles plus short ones with real gaps.
 DEMO_CIRCLES: list[Any] = [
@@ -99,8 +112,6 @@ def demo_data() -> str:
 
 def demo_blocks(network: Any) -> gpd.GeoDataFrame:
     """小区-like blocks: street faces with residents estimated from OSM buildings."""
-    from .sources.blocks import derive_blocks
-
     blocks = derive_blocks(network, boundaries="all", min_area_m2=1000)
     blocks = blocks[blocks["population"] > 0].copy()
     blocks["population"] = blocks["population"].round()
@@ -142,7 +153,6 @@ def run_demo(out: str | Path = "maps/demo", *, quiet: bool = False) -> dict[str,
 
     Returns a dict with the assessment, the siting, the paths written and timings.
     """
-    import planner
 
     def say(msg: str) -> None:
         if not quiet:
@@ -151,8 +161,8 @@ def run_demo(out: str | Path = "maps/demo", *, quiet: bool = False) -> dict[str,
     out = Path(out)
     t0 = time.perf_counter()
     path = demo_data()
-    net = planner.load_network(path, mode="walk")
-    fac = planner.load_facilities(path)
+    net = load_network(path, mode="walk")
+    fac = load_facilities(path)
     blocks = demo_blocks(net)
     communities = demo_communities(net)
     t1 = time.perf_counter()
@@ -160,12 +170,10 @@ def run_demo(out: str | Path = "maps/demo", *, quiet: bool = False) -> dict[str,
         f"loaded {net!r}; {len(fac):,} facilities, {len(blocks)} blocks, "
         f"{len(communities)} demo communities ({t1 - t0:.1f} s)"
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PlannerWarning)
-        a = planner.assess(net, fac, blocks, circles=DEMO_CIRCLES, communities=communities)
+    a = assess(net, fac, blocks, circles=DEMO_CIRCLES, communities=communities)
     t2 = time.perf_counter()
     worst = str(a.summary["population_share"].astype(float).idxmin())
-    s = planner.site(a, circle=worst, k=3)
+    s = site(a, circle=worst, k=3)
     t3 = time.perf_counter()
     say(
         f"assessed {len(a.circles)} circles ({t2 - t1:.1f} s); sited 3 stations for "
@@ -179,55 +187,3 @@ def run_demo(out: str | Path = "maps/demo", *, quiet: bool = False) -> dict[str,
         "written": written,
         "seconds": {"load": t1 - t0, "assess": t2 - t1, "site": t3 - t2, "write": t4 - t3},
     }
-
-
-def write_outputs(
-    a: Any,
-    out: Path,
-    *,
-    sites: Any = None,
-    formats: tuple[str, ...] = ("gpkg", "xlsx"),
-    maps: bool = True,
-    reports: bool = True,
-    lang: str = "zh",
-) -> list[str]:
-    """Tables, the map (index.html) and the community reports of an assessment."""
-    out.mkdir(parents=True, exist_ok=True)
-    written = a.to_files(str(out), formats=formats, name="assessment")
-    site_gdf = sites.sites if sites is not None else None
-    if site_gdf is not None:  # an empty proposal is written too: it is an answer
-        from .outputs.export import write_sites
-
-        written.extend(write_sites(site_gdf, out))
-    if maps:
-        from .outputs.maps import map_assessment, save_map
-
-        m = map_assessment(a, sites=site_gdf, circle=sites.circle if sites is not None else None)
-        save_map(m, out / "index.html")
-        written.append(str(out / "index.html"))
-    if reports and a.communities is not None:
-        from .outputs.report import write_report
-
-        paths = write_report(a, None, out / "reports", lang=lang, sites=site_gdf)
-        written.extend(str(p) for p in (paths if isinstance(paths, list | tuple) else [paths]))
-    return written
-
-
-def summary_table(a: Any, lang: str = "zh") -> pd.DataFrame:
-    """The circles' results as a small printable table."""
-    s = a.summary
-    name = s["name_zh"] if lang == "zh" else s["name_en"]
-    return pd.DataFrame(
-        {
-            "circle": name,
-            "how": s["how"],
-            "population inside": (s["population_share"].astype(float) * 100).map(
-                lambda v: "n/a" if np.isnan(v) else f"{v:.1f} %"
-            ),
-            "radius reading": (s["radius_population_share"].astype(float) * 100).map(
-                lambda v: "n/a" if np.isnan(v) else f"{v:.1f} %"
-            ),
-            "blocks outside": s["blocks_outside"].astype(int),
-            "labels": s["label"] + "/" + s["mode_label"],
-        }
-    )

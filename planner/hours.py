@@ -24,6 +24,11 @@ How a week's hours are counted (planner's reading, [I]):
   is reported in ``unknown_h``.
 * **Sun events** (``sunrise-sunset``) take the parser's defaults without coordinates:
   sunrise 07:00, sunset 19:00.
+* **"8 hours a day"** is read on a *typical opening day* by default: the median of the
+  hours of the days a facility opens must reach the minimum (``reading="median_day"``);
+  a lunch-time Saturday does not fail a facility open 8 h Monday to Friday. The strict
+  reading, *every day it opens* (``reading="every_day"``), is an option. Every result
+  records the reading used (``attrs["reading"]`` and :func:`describe_reading`).
 * **Simple Chinese forms** such as ``周一至周五 9:00-17:00``, ``每天 8:30-12:00，14:00-18:00``,
   ``24小时`` or ``9:00-17:00，周一休息`` are not OSM syntax. They are rewritten into it
   (``Mo-Fr 09:00-17:00``) only when the whole text is days, times and open/closed words;
@@ -43,34 +48,40 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, MissingColumnError, closest
+from .errors import InputError, closest
+from .rules import HOURS_READINGS
+from .sources import OPENING_HOURS, require_column
 
-__all__ = ["DAYS", "HOURS_COLUMNS", "REFERENCE_WEEK", "hours_per_day", "opening_hours_check"]
+__all__ = [
+    "DAYS",
+    "HOURS_COLUMNS",
+    "HOURS_READINGS",
+    "REFERENCE_WEEK",
+    "describe_reading",
+    "hours_per_day",
+    "opening_hours_check",
+]
 
 #: Day columns, Monday first (OSM abbreviations).
 DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
 #: Monday of the week whose hours are counted: 11-17 March 2024 holds no public holiday.
 REFERENCE_WEEK = date(2024, 3, 11)
-#: Column names that hold opening hours (compared without case, spaces or punctuation).
-HOURS_COLUMNS = (
-    "opening_hours",
-    "营业时间",
-    "开放时间",
-    "服务时间",
-    "办公时间",
-    "hours",
-)
+#: Column names that hold opening hours (matched as every reader matches headers).
+HOURS_COLUMNS = OPENING_HOURS.aliases
 #: Statuses of a facility in :func:`opening_hours_check`.
 MEETS, BELOW, UNPARSEABLE, NO_DATA = "meets", "below", "unparseable", "no data"
 
 _HOUR = 3600.0
+_READING_TEXT = {
+    "median_day": (
+        "at least {h:g} h on a typical opening day (the median of the days it opens)",
+        "典型开放日(各开放日时长的中位数)不少于{h:g}小时",
+    ),
+    "every_day": ("at least {h:g} h on every day it opens", "每个开放日均不少于{h:g}小时"),
+}
 _WIKI = "https://wiki.openstreetmap.org/wiki/Key:opening_hours"
 
 # --- parsing one expression ---------------------------------------------------------------
-
-
-def _norm(name: object) -> str:
-    return re.sub(r"[\s_\-.:/()（）\[\]{}·]+", "", str(name).lower())
 
 
 def _syntax_message(exc: Exception) -> str:
@@ -260,8 +271,9 @@ def hours_per_day(values: Iterable[Any], *, week: date = REFERENCE_WEEK) -> pd.D
     pandas.DataFrame
         One row per value (same index for a Series), columns ``Mo`` .. ``Su`` (hours
         open, float; an opening past midnight counts on the day it starts),
-        ``open_days`` (days with any opening), ``week_h`` (total), ``min_h`` and
-        ``mean_h`` (minimum and mean over the days it opens; NaN when it never opens),
+        ``open_days`` (days with any opening), ``week_h`` (total), ``min_h``,
+        ``median_h`` and ``mean_h`` (minimum, median and mean over the days it opens;
+        NaN when it never opens),
         ``unknown_h`` (hours in state "unknown"), ``comment`` (comments in the
         expression, e.g. "by appointment"), ``parsed_as`` (the expression evaluated:
         the value itself, or the OSM form of a Chinese value) and ``parse_error`` (why
@@ -273,74 +285,75 @@ def hours_per_day(values: Iterable[Any], *, week: date = REFERENCE_WEEK) -> pd.D
     """
     series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
     text = series.astype("string").str.strip()
-    text = text.where(text != "")
-    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    codes, uniques = pd.factorize(text.where(text != ""), use_na_sentinel=True)
     monday = datetime.combine(week - timedelta(days=week.weekday()), datetime.min.time())
-    n = len(uniques)
-    hours = np.full((n, 7), np.nan)
-    unknown = np.full(n, np.nan)
-    comment = np.full(n, None, dtype=object)
-    used = np.full(n, None, dtype=object)
-    error = np.full(n, None, dtype=object)
-    for i, value in enumerate(uniques):  # each distinct string once
-        oh, used[i], error[i] = _parse(str(value))
-        if oh is None:
-            continue
-        try:
-            hours[i], unknown[i], comment[i] = _week(oh, monday)
-        except Exception as exc:  # an expression the evaluator cannot step through
-            error[i] = f"cannot evaluate the expression over a week ({exc}); see {_WIKI}"
+    parsed = _parse_each(uniques, monday)  # each distinct string once
     found = codes >= 0
     take = np.where(found, codes, 0)
 
     def pick(arr: np.ndarray) -> np.ndarray:
-        if n == 0:
+        if len(uniques) == 0:
             return np.full((len(codes), *arr.shape[1:]), np.nan if arr.dtype != object else None)
         out = arr[take]
-        if arr.dtype == object:
-            out[~found] = None
-        else:
-            out[~found] = np.nan
+        out[~found] = None if arr.dtype == object else np.nan
         return out
 
-    h = pick(hours)
-    out = pd.DataFrame(h, index=series.index, columns=list(DAYS))
+    h = pick(parsed["hours"])
+    out = pd.concat(
+        [pd.DataFrame(h, index=series.index, columns=list(DAYS)), _day_stats(h, series.index)],
+        axis=1,
+    )
+    out["unknown_h"] = pick(parsed["unknown"])
+    for col, key in (("comment", "comment"), ("parsed_as", "used"), ("parse_error", "error")):
+        out[col] = pd.array(pick(parsed[key]), dtype="string")
+    return out
+
+
+def _parse_each(uniques: Any, monday: datetime) -> dict[str, np.ndarray]:
+    """Hours per day, unknown hours, comment, expression used and error of each value."""
+    n = len(uniques)
+    out = {"hours": np.full((n, 7), np.nan), "unknown": np.full(n, np.nan)}
+    out |= {k: np.full(n, None, dtype=object) for k in ("comment", "used", "error")}
+    for i, value in enumerate(uniques):
+        oh, out["used"][i], out["error"][i] = _parse(str(value))
+        if oh is None:
+            continue
+        try:
+            out["hours"][i], out["unknown"][i], out["comment"][i] = _week(oh, monday)
+        except Exception as exc:  # an expression the evaluator cannot step through
+            out["error"][i] = f"cannot evaluate the expression over a week ({exc}); see {_WIKI}"
+    return out
+
+
+def _day_stats(h: np.ndarray, index: pd.Index) -> pd.DataFrame:
+    """open_days, week_h and the min/median/mean hours of the days open (NaN: no data)."""
     open_day = h > 0
+    none = np.isnan(h).all(axis=1)
+    out = pd.DataFrame(index=index)
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: no data
-        out["open_days"] = np.where(np.isnan(h).all(axis=1), np.nan, open_day.sum(axis=1))
-        out["week_h"] = np.nansum(h, axis=1)
-        out.loc[np.isnan(h).all(axis=1), "week_h"] = np.nan
+        out["open_days"] = np.where(none, np.nan, open_day.sum(axis=1))
+        out["week_h"] = np.where(none, np.nan, np.nansum(h, axis=1))
         opened = np.where(open_day, h, np.nan)
         out["min_h"] = np.nanmin(opened, axis=1)
+        out["median_h"] = np.nanmedian(opened, axis=1)
         out["mean_h"] = np.nanmean(opened, axis=1)
-    out["unknown_h"] = pick(unknown)
-    out["comment"] = pd.array(pick(comment), dtype="string")
-    out["parsed_as"] = pd.array(pick(used), dtype="string")
-    out["parse_error"] = pd.array(pick(error), dtype="string")
     return out
 
 
 def find_hours_column(df: pd.DataFrame, column: str | None = None, what: str = "facilities") -> str:
-    """The column of opening hours: ``column`` (must exist) or one of :data:`HOURS_COLUMNS`."""
-    names = [str(c) for c in df.columns if c != "geometry"]
-    if column is not None:
-        if column not in df.columns:
-            msg = (
-                f"{what}: no column {column!r} of opening hours (given as column=); columns "
-                f"present: {names}.{closest(column, names)}"
-            )
-            raise MissingColumnError(msg)
-        return column
-    normal = {_norm(c): c for c in reversed(names)}
-    for cand in HOURS_COLUMNS:
-        if _norm(cand) in normal:
-            return normal[_norm(cand)]
-    msg = (
-        f"{what}: no opening-hours column (looked for {', '.join(HOURS_COLUMNS)}); columns "
-        f"present: {names}. Pass column='<name>'."
+    """The column of opening hours: ``column`` (must exist) or one of :data:`HOURS_COLUMNS`.
+
+    Headers are matched as every reader matches them (:func:`planner.sources.find_column`).
+    """
+    found = require_column(
+        [c for c in df.columns if c != "geometry"],
+        OPENING_HOURS,
+        given=column,
+        given_as="column",
+        where=what,
     )
-    raise MissingColumnError(msg)
+    return str(found)
 
 
 def facility_keys(fac: pd.DataFrame) -> pd.Series:
@@ -400,6 +413,32 @@ def _day_list(mask: np.ndarray) -> np.ndarray:
     return text
 
 
+def describe_reading(reading: str, minimum_h: float = 8.0, lang: str = "en") -> str:
+    """The opening-hours reading in words, e.g. "at least 8 h on every day it opens".
+
+    Parameters
+    ----------
+    reading
+        {"median_day", "every_day"}.
+    minimum_h
+        The hours asked for.
+    lang
+        {"en", "zh"}.
+    """
+    en, zh = _READING_TEXT[_reading(reading)]
+    return (zh if lang == "zh" else en).format(h=minimum_h)
+
+
+def _reading(reading: str) -> str:
+    if reading not in HOURS_READINGS:
+        msg = (
+            f"opening hours: reading must be one of {', '.join(HOURS_READINGS)}; got "
+            f"{reading!r}.{closest(str(reading), HOURS_READINGS)}"
+        )
+        raise InputError(msg)
+    return reading
+
+
 def opening_hours_check(
     facilities: pd.DataFrame,
     *,
@@ -408,11 +447,14 @@ def opening_hours_check(
     communities: gpd.GeoDataFrame | None = None,
     category: str = "category",
     week: date = REFERENCE_WEEK,
+    reading: str = "median_day",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Facilities open fewer than ``minimum_h`` hours a day, per category and community.
 
-    "Open at least 8 hours a day" (三(五)1) is read as: **on every day the facility
-    opens, it opens at least ``minimum_h`` hours** [I]. Days it is closed are listed
+    "Open generally no less than 8 hours a day" (一般不少于每天8小时, 三(五)1) is read by
+    default on a **typical opening day**: the median of the hours of the days the
+    facility opens reaches ``minimum_h`` [I]. ``reading="every_day"`` is the strict
+    reading: **every day it opens** reaches it. Days it is closed are listed
     (``days_closed``) but do not fail it; a facility closed all week fails.
 
     Parameters
@@ -421,7 +463,7 @@ def opening_hours_check(
         Facility rows (``planner.load_facilities`` keeps OSM ``opening_hours``;
         ``planner.read_facilities`` keeps a file's own columns).
     minimum_h
-        Hours a facility must open on each day it opens (the plan: 8).
+        Hours a facility must open a day (the plan: 8).
     column
         The column of opening hours; by default the first of ``opening_hours``,
         ``营业时间``, ``开放时间``, ``服务时间``, ``办公时间``, ``hours``.
@@ -432,21 +474,24 @@ def opening_hours_check(
         The column of category ids (summarised per category when present).
     week
         The week evaluated (see :func:`hours_per_day`).
+    reading
+        {"median_day", "every_day"}: how "N hours a day" is read (see above).
 
     Returns
     -------
     per_facility : pandas.DataFrame
         Indexed like ``facilities``: ``category``, ``name`` and ``community`` (when
         known), ``hours`` (the text), ``Mo`` .. ``Su``, ``open_days``, ``min_h``,
-        ``days_below`` and ``days_closed`` (e.g. "Sa, Su"), ``status`` ({"meets",
-        "below", "unparseable", "no data"}) and ``detail`` (the parser's message,
-        comments, the OSM form of Chinese text).
+        ``median_h``, ``days_below`` and ``days_closed`` (e.g. "Sa, Su"), ``status``
+        ({"meets", "below", "unparseable", "no data"}) and ``detail`` (the parser's
+        message, comments, the OSM form of Chinese text). ``attrs`` hold ``column``,
+        ``minimum_h``, ``week``, ``reading`` and ``reading_text`` (the reading in words).
     summary : pandas.DataFrame
         Indexed by (``by``, ``name``) with ``by`` in {"all", "category", "community"}:
         ``facilities``, ``with_hours`` (readable hours), ``meeting``, ``below``,
         ``unparseable``, ``no_data`` and ``share_meeting`` (meeting / with_hours).
         The "all" and community rows count each physical facility once (OSM
-        facilities repeat per category).
+        facilities repeat per category). ``attrs`` as for ``per_facility``.
 
     Raises
     ------
@@ -456,20 +501,28 @@ def opening_hours_check(
     if minimum_h <= 0 or not np.isfinite(minimum_h):
         msg = f"opening_hours_check: minimum_h must be a positive number of hours; got {minimum_h}."
         raise InputError(msg)
+    _reading(reading)
     col = find_hours_column(facilities, column)
     hours = hours_per_day(facilities[col], week=week)
-    h = hours[list(DAYS)].to_numpy(dtype=float)
     text = facilities[col].astype("string").str.strip()
-    has_text = (text.notna() & (text != "")).to_numpy(dtype=bool)
-    error = hours["parse_error"].notna().to_numpy(dtype=bool)
-    open_days = hours["open_days"].to_numpy(dtype=float)
-    unknown_only = (open_days == 0) & (hours["unknown_h"].to_numpy(dtype=float) > 0)
-    read = has_text & ~error & ~unknown_only
-    low = (h > 0) & (h < minimum_h - 1e-9)
-    below = read & ((open_days == 0) | low.any(axis=1))
-    status = np.select(
-        [~has_text | unknown_only, error, below], [NO_DATA, UNPARSEABLE, BELOW], default=MEETS
+    out = _facility_columns(facilities, communities, category)
+    out = pd.concat([out, _hours_columns(hours, text, minimum_h, reading)], axis=1)
+    out.attrs.update(
+        column=col,
+        minimum_h=minimum_h,
+        week=str(week),
+        reading=reading,
+        reading_text=describe_reading(reading, minimum_h),
     )
+    summary = _summary(out, facility_keys(facilities))
+    summary.attrs.update(out.attrs)
+    return out, summary
+
+
+def _facility_columns(
+    facilities: pd.DataFrame, communities: gpd.GeoDataFrame | None, category: str
+) -> pd.DataFrame:
+    """Category, name and community of each facility (those that are known)."""
     out = pd.DataFrame(index=facilities.index)
     if category in facilities.columns:
         out["category"] = facilities[category].to_numpy()
@@ -480,18 +533,49 @@ def opening_hours_check(
             msg = "opening_hours_check: communities= needs facilities as a GeoDataFrame."
             raise InputError(msg)
         out["community"] = _community_of(facilities, communities)
-    out["hours"] = text
-    for day in DAYS:
+    return out
+
+
+def _hours_columns(
+    hours: pd.DataFrame, text: pd.Series, minimum_h: float, reading: str
+) -> pd.DataFrame:
+    """Hours per day, the status under ``reading`` and a detail per facility."""
+    h = hours[list(DAYS)].to_numpy(dtype=float)
+    has_text = (text.notna() & (text != "")).to_numpy(dtype=bool)
+    error = hours["parse_error"].notna().to_numpy(dtype=bool)
+    open_days = hours["open_days"].to_numpy(dtype=float)
+    unknown_only = (open_days == 0) & (hours["unknown_h"].to_numpy(dtype=float) > 0)
+    read = has_text & ~error & ~unknown_only
+    low = (h > 0) & (h < minimum_h - 1e-9)
+    if reading == "every_day":
+        short = low.any(axis=1)
+    else:
+        with np.errstate(invalid="ignore"):
+            short = hours["median_h"].to_numpy(dtype=float) < minimum_h - 1e-9
+    below = read & ((open_days == 0) | short)
+    out = pd.DataFrame({"hours": text}, index=hours.index)
+    for day in (*DAYS, "open_days", "min_h", "median_h"):
         out[day] = hours[day]
-    out["open_days"] = hours["open_days"]
-    out["min_h"] = hours["min_h"]
     out["days_below"] = np.where(read, _day_list(low), "")
     out["days_closed"] = np.where(read, _day_list(h == 0), "")
-    out["status"] = status
+    out["status"] = np.select(
+        [~has_text | unknown_only, error, below], [NO_DATA, UNPARSEABLE, BELOW], default=MEETS
+    )
+    out["detail"] = _details(hours, text, read & (open_days == 0), unknown_only, error)
+    return out
+
+
+def _details(
+    hours: pd.DataFrame,
+    text: pd.Series,
+    closed: np.ndarray,
+    unknown_only: np.ndarray,
+    error: np.ndarray,
+) -> np.ndarray:
+    """Why a value reads as it does: the parser's message, the OSM form, comments."""
     detail = hours["parse_error"].fillna("").astype(str).to_numpy(dtype=object)
     chinese = (hours["parsed_as"] != text).fillna(False).to_numpy(dtype=bool) & ~error
     detail[chinese] = "read as " + hours["parsed_as"].astype(str).to_numpy(dtype=object)[chinese]
-    closed = read & (open_days == 0)
     detail[closed] = "closed all week"
     detail[unknown_only] = "opening state 'unknown' all week"
     note = hours["comment"].fillna("").astype(str).to_numpy(dtype=object)
@@ -499,9 +583,7 @@ def opening_hours_check(
     detail[has_note] = np.where(
         detail[has_note] == "", "comment: " + note[has_note], detail[has_note]
     )
-    out["detail"] = detail
-    out.attrs.update(column=col, minimum_h=minimum_h, week=str(week))
-    return out, _summary(out, facility_keys(facilities))
+    return detail
 
 
 def _summary(per: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:

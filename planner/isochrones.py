@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -33,7 +34,8 @@ from scipy.ndimage import binary_dilation, distance_transform_edt
 from . import settings
 from ._log import log
 from ._snap import SnapResult
-from .access import check_facilities, check_gdf, check_limit, check_network, node_times, snap_layer
+from ._validate import check_facilities, check_gdf, check_limit, check_network
+from .access import node_times, snap_layer
 from .errors import InputError
 from .network import ModeGraph, Network
 
@@ -76,53 +78,30 @@ def isochrones(
     -------
     geopandas.GeoDataFrame
         ``category``, ``time_s``, ``time_min`` (and ``time_from_s`` for split,
-        ``facility`` for per_facility), polygons in the network's input CRS.
+        ``facility`` for per_facility); polygons in the facilities' CRS (a result per
+        facility or group of facilities).
     """
     net = check_network(network)
     if how not in HOW:
         msg = f"how={how!r}; expected one of {', '.join(HOW)}."
         raise InputError(msg)
-    times = sorted({check_limit(t, "times_s") for t in np.atleast_1d(times_s)})
-    if not times or not all(math.isfinite(t) and t > 0 for t in times):
-        msg = f"times_s must be positive finite seconds, e.g. (300, 600, 900); got {times_s!r}."
-        raise InputError(msg)
-    if category is not None and category in getattr(facilities, "columns", []):
-        fac = check_facilities(facilities, category)
-        groups: list[tuple[Hashable, np.ndarray]] = [
-            (cat, np.flatnonzero(fac[category].to_numpy() == cat))
-            for cat in pd.unique(fac[category].dropna())
-        ]
-    else:
-        fac = check_gdf(facilities, "facilities")
-        groups = [(None, np.arange(len(fac)))]
-    mg = net.graph
-    snapped = snap_layer(net, fac.geometry).snap
-    buffer = float(settings.isochrone_buffer_m if buffer_m is None else buffer_m)
-    cell = float(settings.isochrone_cell_m if cell_m is None else cell_m)
+    times = _thresholds(times_s)
+    fac, groups = _groups(facilities, category)
+    draw = _Drawing(
+        net.graph,
+        snap_layer(net, fac.geometry).snap,
+        times,
+        float(settings.isochrone_buffer_m if buffer_m is None else buffer_m),
+        float(settings.isochrone_cell_m if cell_m is None else cell_m),
+    )
     rows: list[dict[str, Any]] = []
     for cat, pos in groups:
-        sub = snapped.take(pos[snapped.ok[pos]])
         if how == "per_facility":  # opt-in output: one bounded search per facility
             for p in pos:
-                one = snapped.take(np.array([p]))
-                if not one.ok.any():
-                    continue
-                dist, _ = node_times(mg, one, times[-1])
-                masks = _masks(mg, dist, one, times, buffer, cell)
-                for t, geom in zip(times, masks.polygons(), strict=True):
-                    rows.append(
-                        {"category": cat, "facility": fac.index[p], "time_s": t, "geometry": geom}
-                    )
-            continue
-        dist, _ = node_times(mg, sub, times[-1])
-        masks = _masks(mg, dist, sub, times, buffer, cell)
-        if how == "merged":
-            for t, geom in zip(times, masks.polygons(), strict=True):
-                rows.append({"category": cat, "time_s": t, "geometry": geom})
+                one = {"category": cat, "facility": fac.index[p]}
+                rows.extend(draw.rows(np.array([p]), one, single=True))
         else:
-            lower = [0.0, *times[:-1]]
-            for lo, t, geom in zip(lower, times, masks.polygons(split=True), strict=True):
-                rows.append({"category": cat, "time_from_s": lo, "time_s": t, "geometry": geom})
+            rows.extend(draw.rows(pos, {"category": cat}, split=how == "split"))
     out = (
         gpd.GeoDataFrame(rows, geometry="geometry", crs=net.crs)
         if rows
@@ -130,7 +109,59 @@ def isochrones(
     )
     out["time_min"] = out["time_s"] / 60.0
     log(f"isochrones: {len(out)} polygons ({how}), {len(groups)} groups, thresholds {times}")
-    return out.to_crs(net.input_crs)
+    return out.to_crs(fac.crs)
+
+
+def _thresholds(times_s: Sequence[float] | float) -> list[float]:
+    times = sorted({check_limit(t, "times_s") for t in np.atleast_1d(times_s)})
+    if not times or not all(math.isfinite(t) and t > 0 for t in times):
+        msg = f"times_s must be positive finite seconds, e.g. (300, 600, 900); got {times_s!r}."
+        raise InputError(msg)
+    return times
+
+
+def _groups(
+    facilities: gpd.GeoDataFrame, category: str | None
+) -> tuple[gpd.GeoDataFrame, list[tuple[Hashable, np.ndarray]]]:
+    """The checked facilities and their positions by category (one group without one)."""
+    if category is not None and category in getattr(facilities, "columns", []):
+        fac = check_facilities(facilities, category)
+        codes = fac[category].to_numpy()
+        cats = pd.unique(fac[category].dropna())
+        return fac, [(cat, np.flatnonzero(codes == cat)) for cat in cats]
+    fac = check_gdf(facilities, "facilities")
+    return fac, [(None, np.arange(len(fac)))]
+
+
+class _Drawing:
+    """Polygons of the areas reached from sets of snapped facilities at the thresholds."""
+
+    def __init__(
+        self, mg: ModeGraph, snapped: SnapResult, times: list[float], buffer: float, cell: float
+    ) -> None:
+        self.mg, self.snapped, self.times = mg, snapped, times
+        self.buffer, self.cell = buffer, cell
+
+    def rows(
+        self, pos: np.ndarray, attrs: dict[str, Any], *, split: bool = False, single: bool = False
+    ) -> list[dict[str, Any]]:
+        """One row per threshold for the facilities at ``pos`` (a ``single`` facility off
+        the network: no row; a group: empty polygons)."""
+        sub = self.snapped.take(pos[self.snapped.ok[pos]])
+        if single and not sub.ok.any():
+            return []
+        dist, _ = node_times(self.mg, sub, self.times[-1])
+        masks = _masks(self.mg, dist, sub, self.times, self.buffer, self.cell)
+        if not split:
+            return [
+                {**attrs, "time_s": t, "geometry": g}
+                for t, g in zip(self.times, masks.polygons(), strict=True)
+            ]
+        lower = [0.0, *self.times[:-1]]
+        return [
+            {**attrs, "time_from_s": lo, "time_s": t, "geometry": g}
+            for lo, t, g in zip(lower, self.times, masks.polygons(split=True), strict=True)
+        ]
 
 
 class _Masks:
@@ -310,56 +341,83 @@ def _masks(
     mg: ModeGraph, dist: np.ndarray, fac: SnapResult, times: list[float], buffer: float, cell: float
 ) -> _Masks:
     reached = [_intervals(mg, dist, fac, t) for t in times]
-    st, lo, hi = reached[-1]
-    seg_all = _segments(mg, st, lo, hi)[:4]
+    seg_all = _segments(mg, *reached[-1])[:4]
     if len(seg_all[0]) == 0:
         return _Masks((0.0, 0.0), cell, [np.zeros((1, 1), dtype=bool) for _ in times])
-    pad = buffer + 3 * cell
-    xmin = float(min(seg_all[0].min(), seg_all[2].min())) - pad
-    ymin = float(min(seg_all[1].min(), seg_all[3].min())) - pad
-    xmax = float(max(seg_all[0].max(), seg_all[2].max())) + pad
-    ymax = float(max(seg_all[1].max(), seg_all[3].max())) + pad
-    cells = (xmax - xmin) * (ymax - ymin) / cell**2
-    if cells > settings.isochrone_max_cells:
-        cell = cell * math.sqrt(cells / settings.isochrone_max_cells)
-    # one lattice for every call with this cell size, so grids of different facility
-    # sets line up (per-facility polygons tile the merged one)
-    xmin, ymin = math.floor(xmin / cell) * cell, math.floor(ymin / cell) * cell
-    shape = (math.ceil((ymax - ymin) / cell) + 1, math.ceil((xmax - xmin) / cell) + 1)
-    origin = (xmin, ymin)
-    radius = max(buffer / cell, 1.0)  # the outline lies within a cell of the exact buffer
+    grid = _Grid.around(seg_all, buffer, cell)
     layers, on_lines, off_lines = [], [], []
-    n_streets = len(mg.length)
     for st, lo, hi in reached:
-        on_seg = _segments(mg, st, lo, hi)
-        gaps = _complement(n_streets, mg.length, st, lo, hi)
-        off_seg = _segments(mg, *gaps)
-        on = _cells(on_seg, origin, cell, shape)
-        off = _cells(off_seg, origin, cell, shape)
-        near = distance_transform_edt(~on) <= radius if on.any() else on
-        blocked = binary_dilation(off & ~on) & ~on
-        layers.append(near & ~blocked)
-        # Streets not reached at all (another component, a footbridge over a reached
-        # street, a path beside one) that share cells with reached streets are carved
-        # from the outline with vector precision; the unreached rest of a partly
-        # reached street is left to the raster (within a cell of the cut).
-        touched = np.zeros(n_streets, dtype=bool)
-        touched[st] = True
-        candidates = ~touched[off_seg[4]]
-        conflict = np.zeros(len(off_seg[0]), dtype=bool)
-        if candidates.any():
-            conflict[candidates] = _conflicts(
-                tuple(a[candidates] for a in off_seg), on, origin, cell
-            )
-        bad = tuple(a[conflict] for a in off_seg)
-        off_lines.append(_lines(bad))
-        if conflict.any():  # the reached segments near them, to keep reached streets whole
-            around = binary_dilation(_cells(bad, origin, cell, shape), iterations=2)
-            keep = _conflicts(on_seg, around, origin, cell)
-            on_lines.append(_lines(tuple(a[keep] for a in on_seg)))
-        else:
-            on_lines.append(np.zeros(0, dtype=object))
-    return _Masks(origin, cell, layers, on_lines, off_lines)
+        layer, on, off = _layer(mg, grid, buffer, st, lo, hi)
+        layers.append(layer)
+        on_lines.append(on)
+        off_lines.append(off)
+    return _Masks(grid.origin, grid.cell, layers, on_lines, off_lines)
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """The drawing lattice: lower-left corner, cell side and shape (rows, columns)."""
+
+    origin: tuple[float, float]
+    cell: float
+    shape: tuple[int, int]
+
+    @classmethod
+    def around(cls, seg: tuple[np.ndarray, ...], buffer: float, cell: float) -> _Grid:
+        """A lattice covering the segments and the buffer, coarsened past the cell limit."""
+        pad = buffer + 3 * cell
+        xmin = float(min(seg[0].min(), seg[2].min())) - pad
+        ymin = float(min(seg[1].min(), seg[3].min())) - pad
+        xmax = float(max(seg[0].max(), seg[2].max())) + pad
+        ymax = float(max(seg[1].max(), seg[3].max())) + pad
+        cells = (xmax - xmin) * (ymax - ymin) / cell**2
+        if cells > settings.isochrone_max_cells:
+            cell = cell * math.sqrt(cells / settings.isochrone_max_cells)
+        # one lattice for every call with this cell size, so grids of different facility
+        # sets line up (per-facility polygons tile the merged one)
+        xmin, ymin = math.floor(xmin / cell) * cell, math.floor(ymin / cell) * cell
+        shape = (math.ceil((ymax - ymin) / cell) + 1, math.ceil((xmax - xmin) / cell) + 1)
+        return cls((xmin, ymin), cell, shape)
+
+    def cells(self, seg: tuple[np.ndarray, ...]) -> np.ndarray:
+        """The cells the segments pass through."""
+        return _cells(seg, self.origin, self.cell, self.shape)
+
+
+def _layer(
+    mg: ModeGraph, grid: _Grid, buffer: float, st: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One threshold's cells, and the reached and unreached street lines to carve with.
+
+    The cells within ``buffer`` of a reached street, less the cells of unreached streets
+    (and one cell around them). Streets not reached at all (another component, a
+    footbridge over a reached street, a path beside one) that share cells with reached
+    streets are carved from the outline with vector precision; the unreached rest of a
+    partly reached street is left to the raster (within a cell of the cut).
+    """
+    n_streets = len(mg.length)
+    on_seg = _segments(mg, st, lo, hi)
+    off_seg = _segments(mg, *_complement(n_streets, mg.length, st, lo, hi))
+    on = grid.cells(on_seg)
+    off = grid.cells(off_seg)
+    radius = max(buffer / grid.cell, 1.0)  # the outline lies within a cell of the exact buffer
+    near = distance_transform_edt(~on) <= radius if on.any() else on
+    blocked = binary_dilation(off & ~on) & ~on
+    touched = np.zeros(n_streets, dtype=bool)
+    touched[st] = True
+    candidates = ~touched[off_seg[4]]
+    conflict = np.zeros(len(off_seg[0]), dtype=bool)
+    if candidates.any():
+        conflict[candidates] = _conflicts(
+            tuple(a[candidates] for a in off_seg), on, grid.origin, grid.cell
+        )
+    bad = tuple(a[conflict] for a in off_seg)
+    on_lines = np.zeros(0, dtype=object)
+    if conflict.any():  # the reached segments near them, to keep reached streets whole
+        around = binary_dilation(grid.cells(bad), iterations=2)
+        keep = _conflicts(on_seg, around, grid.origin, grid.cell)
+        on_lines = _lines(tuple(a[keep] for a in on_seg))
+    return near & ~blocked, on_lines, _lines(bad)
 
 
 def _conflicts(

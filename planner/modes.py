@@ -86,7 +86,7 @@ _BIKE_EXCLUDED = {
     "elevator",
     "escalator",
 } | _NOT_BUILT
-_DRIVABLE = {
+DRIVABLE = {
     "motorway",
     "motorway_link",
     "trunk",
@@ -145,17 +145,23 @@ def resolve_mode(mode: str, speed_kph: float | None = None) -> ModeSpec:
         )
         raise InputError(msg)
     if speed_kph is not None:
-        speed = float(speed_kph)
-        if not math.isfinite(speed) or speed <= 0:
-            msg = (
-                f"speed_kph={speed_kph!r} must be a positive number of km/h, e.g. 4.0 for walking."
-            )
-            raise InputError(msg)
+        speed = _positive_speed(speed_kph, "speed_kph")
     elif mode == "drive":
         speed = None
-    else:
-        speed = float(settings.speeds_kph[mode])
+    else:  # a speed <= 0 would give negative edge times, on which Dijkstra never ends
+        speed = _positive_speed(settings.speeds_kph[mode], f"settings.speeds_kph[{mode!r}]")
     return ModeSpec(name=mode, profile=_PROFILE_OF_MODE[mode], speed_kph=speed)
+
+
+def _positive_speed(value: object, name: str) -> float:
+    try:
+        speed = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        speed = math.nan
+    if isinstance(value, bool) or not math.isfinite(speed) or speed <= 0:
+        msg = f"{name}={value!r} must be a positive number of km/h, e.g. 4.0 for walking."
+        raise InputError(msg)
+    return speed
 
 
 # --- tag normalisation ------------------------------------------------------------
@@ -292,7 +298,7 @@ def access_mask(tags: pd.DataFrame, profile: str) -> np.ndarray:
         vehicle = _per_unique(_tag(tags, "vehicle"), _closed_by)
         closed = _decide([car, motor, vehicle, general])
         ok &= closed != 1
-        ok &= hw_test(lambda v: all(x in _DRIVABLE for x in v))
+        ok &= hw_test(lambda v: all(x in DRIVABLE for x in v))
         ok &= ~service_private
     else:  # pragma: no cover - resolve_mode guards the profile names
         msg = f"unknown profile {profile!r}"
@@ -380,5 +386,11 @@ def edge_speeds_kph(tags: pd.DataFrame, spec: ModeSpec) -> np.ndarray:
         return np.full(n, spec.speed_kph, dtype=np.float64)
     tagged = _per_unique(_tag(tags, "maxspeed"), parse_maxspeed).astype(np.float64)
     default = _per_unique(_tag(tags, "highway"), _highway_default).astype(np.float64)
-    speed = np.where(np.isfinite(tagged), tagged, default)
-    return speed * float(settings.drive_speed_factor)
+    speed = np.where(np.isfinite(tagged), tagged, default) * float(settings.drive_speed_factor)
+    if not (speed > 0).all():  # negative edge times would keep Dijkstra going forever
+        msg = (
+            "settings.drive_speeds_kph, drive_default_kph and drive_speed_factor must give "
+            f"positive car speeds; got {float(speed.min()):g} km/h."
+        )
+        raise InputError(msg)
+    return speed

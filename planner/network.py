@@ -40,35 +40,8 @@ from .modes import (
     resolve_mode,
     way_direction,
 )
-
-
-@dataclass
-class RawNetwork:
-    """A street network as a loader hands it over, before projection.
-
-    ``edges_u``/``edges_v`` hold node ids; ``geometry`` holds one LineString (or None
-    for a straight edge) per edge in ``crs``; ``length`` is metres (NaN to compute).
-    ``trust_length=False`` replaces every length by the geodesic length of the edge's
-    polyline on the WGS-84 ellipsoid (OSM tools store spherical great-circle lengths,
-    0.2-0.5 % off at Guangdong's latitudes).
-    ``directed_rows`` says whether every usable direction is its own edge (osmnx
-    MultiDiGraph) or edges are OSM way segments drawn once, whose ``oneway`` tags
-    decide the directions (pyrosm, road lines).
-    """
-
-    node_ids: np.ndarray
-    node_x: np.ndarray
-    node_y: np.ndarray
-    edges_u: np.ndarray
-    edges_v: np.ndarray
-    length: np.ndarray
-    geometry: np.ndarray
-    tags: pd.DataFrame
-    crs: Any
-    directed_rows: bool
-    source: str = ""
-    trust_length: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
+from .sources import networks as readers
+from .sources.networks import RawNetwork
 
 
 @dataclass
@@ -636,6 +609,7 @@ def load_network(
     speed_kph: float | None = None,
     boundary: Any = None,
     tolerance_m: float = 0.5,
+    node_crossings: bool | None = None,
 ) -> Network:
     """Load a street network for a travel mode.
 
@@ -664,6 +638,11 @@ def load_network(
         For PBF files: only read streets inside this polygon/bbox (EPSG:4326).
     tolerance_m
         For road lines: line ends closer than this are the same node.
+    node_crossings
+        Split streets where their lines cross without a shared vertex and join them
+        there (bridges, tunnels and other layers stay apart), with one warning counting
+        the crossings joined and the dead ends near another line. Default (None): on
+        for road lines, off for OSM, GraphML and graphs.
 
     Returns
     -------
@@ -679,21 +658,19 @@ def load_network(
     """
     import networkx as nx
 
-    from .sources import networks as src
-
     resolve_mode(mode, speed_kph)  # fail fast on a bad mode, before any reading
     if isinstance(source, Network):
         return source.with_mode(mode, speed_kph)
     if isinstance(source, nx.Graph):
-        raw = src.raw_from_graph(source)
+        raw = readers.raw_from_graph(source)
     elif isinstance(source, gpd.GeoDataFrame):
-        raw = src.raw_from_lines(source, tolerance_m=tolerance_m)
+        raw = readers.raw_from_lines(source, tolerance_m=tolerance_m, node_crossings=node_crossings)
     elif isinstance(source, str | bytes) or hasattr(source, "__fspath__"):
-        raw = _raw_from_path_or_place(source, boundary, tolerance_m)
+        raw = _raw_from_path_or_place(source, boundary, tolerance_m, node_crossings)
     elif isinstance(source, shapely.Polygon | shapely.MultiPolygon):
-        raw = src.raw_from_osmnx_query(source)
+        raw = readers.raw_from_osmnx_query(source)
     elif isinstance(source, tuple | list) and len(source) == 4:
-        raw = src.raw_from_osmnx_query(tuple(source))
+        raw = readers.raw_from_osmnx_query(tuple(source))
     else:
         msg = (
             f"load_network cannot read a {type(source).__name__}; pass a networkx graph, a "
@@ -701,33 +678,42 @@ def load_network(
             "place name, a polygon or a (west, south, east, north) bbox."
         )
         raise InputError(msg)
+    raw = readers.apply_node_crossings(raw, node_crossings, tolerance_m=tolerance_m)
     return Network.from_raw(raw, mode=mode, speed_kph=speed_kph)
 
 
-def _raw_from_path_or_place(source: Any, boundary: Any, tolerance_m: float) -> RawNetwork:
+def _raw_from_path_or_place(
+    source: Any, boundary: Any, tolerance_m: float, node_crossings: bool | None = None
+) -> RawNetwork:
     import os
     from pathlib import Path
 
-    from .sources import networks as src
-
     text = os.fsdecode(source) if not isinstance(source, str) else source
     path = Path(text)
-    suffix = src.suffix_of(path)
-    known = (*src.XML_SUFFIXES, *src.PBF_SUFFIXES, *src.GRAPHML_SUFFIXES, *src.LINE_SUFFIXES)
+    suffix = readers.suffix_of(path)
+    known = (
+        *readers.XML_SUFFIXES,
+        *readers.PBF_SUFFIXES,
+        *readers.GRAPHML_SUFFIXES,
+        *readers.LINE_SUFFIXES,
+    )
     if not path.exists():
         if suffix in known or not isinstance(source, str):
             msg = f"network file {text!r} does not exist; check the path (cwd: {os.getcwd()})."
             raise InputError(msg)
-        return src.raw_from_osmnx_query(text)  # a place name
-    if suffix in src.PBF_SUFFIXES:
-        return src.raw_from_pbf(path, boundary=boundary)
-    if suffix in src.XML_SUFFIXES:
-        return src.raw_from_xml(path)
-    if suffix in src.GRAPHML_SUFFIXES:
-        return src.raw_from_graphml(path)
-    if suffix in src.LINE_SUFFIXES:
-        return src.raw_from_lines(
-            src.read_lines_file(path), source=str(path), tolerance_m=tolerance_m
+        return readers.raw_from_osmnx_query(text)  # a place name
+    if suffix in readers.PBF_SUFFIXES:
+        return readers.raw_from_pbf(path, boundary=boundary)
+    if suffix in readers.XML_SUFFIXES:
+        return readers.raw_from_xml(path)
+    if suffix in readers.GRAPHML_SUFFIXES:
+        return readers.raw_from_graphml(path)
+    if suffix in readers.LINE_SUFFIXES:
+        return readers.raw_from_lines(
+            readers.read_lines_file(path),
+            source=str(path),
+            tolerance_m=tolerance_m,
+            node_crossings=node_crossings,
         )
     msg = f"cannot tell the format of {text!r} from its name; expected one of {', '.join(known)}."
     raise InputError(msg)

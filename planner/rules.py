@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._tomlkeys import check_keys
 from .errors import InputError, closest
 
 LABELS = {"V", "S", "R", "I"}
@@ -44,19 +45,11 @@ _CATEGORY_KEYS = {
     "amap_keyword_codes",
     "amap_exclude",
     "amap_label",
+    "amap_keywords_label",
+    "notes",
 }
 _GROUP_KEYS = {"id", "name_zh", "name_en", "members", "label"}
 _NAME_COLUMNS = ("name", "name:zh", "name:zh-Hans", "name:en")
-
-
-def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    for key in table:
-        if key not in allowed:
-            msg = (
-                f"{where}: unknown key {key!r}; valid keys are {', '.join(sorted(allowed))}."
-                f"{closest(key, allowed)}"
-            )
-            raise InputError(msg)
 
 
 def _check_label(value: object, where: str) -> str:
@@ -142,12 +135,14 @@ class Category:
     amap_keyword_codes: tuple[str, ...] = ()
     amap_exclude: re.Pattern[str] | None = None
     amap_label: str = "I"
+    amap_keywords_label: str = "I"
+    notes: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def parse(cls, spec: Mapping[str, Any], where: str) -> Category:
         """Build a category from its TOML table (validated)."""
-        _check_keys(spec, _CATEGORY_KEYS, where)
+        check_keys(spec, _CATEGORY_KEYS, where)
         for req in ("id", "name_zh", "name_en"):
             if req not in spec:
                 msg = f"{where}: a category needs {req!r}."
@@ -157,6 +152,9 @@ class Category:
         keywords = [str(k) for k in spec.get("amap_keywords", [])]
         exclude = spec.get("amap_exclude")
         radius = spec.get("radius_m")
+        amap_label = _check_label(spec.get("amap_label", "I"), here)
+        # keywords share the codes' label only where there are no codes
+        keyword_default = "I" if spec.get("amap_codes") else amap_label
         return cls(
             id=cid,
             name_zh=str(spec["name_zh"]),
@@ -173,7 +171,11 @@ class Category:
             amap_keywords=re.compile("|".join(keywords)) if keywords else None,
             amap_keyword_codes=tuple(str(c) for c in spec.get("amap_keyword_codes", [])),
             amap_exclude=re.compile(str(exclude)) if exclude else None,
-            amap_label=_check_label(spec.get("amap_label", "I"), here),
+            amap_label=amap_label,
+            amap_keywords_label=_check_label(
+                spec.get("amap_keywords_label", keyword_default), here
+            ),
+            notes=str(spec.get("notes", "")),
             raw=dict(spec),
         )
 
@@ -331,6 +333,7 @@ class CategoryTable:
                     "radius_label": c.radius_label,
                     "osm_label": c.osm_label,
                     "amap_label": c.amap_label,
+                    "amap_keywords_label": c.amap_keywords_label,
                 }
                 for c in self.categories.values()
             ]
@@ -377,50 +380,70 @@ def categories(extra: str | Path | Mapping[str, Any] | None = None) -> CategoryT
     groups: dict[str, dict[str, Any]] = {g["id"]: dict(g) for g in base.get("group", [])}
     sources = ["planner/presets/categories.toml"]
     if extra is not None:
-        if isinstance(extra, Mapping):
-            data, where = dict(extra), "categories given as a dict"
-        else:
-            data, where = _read_toml(extra)
-        _check_keys(data, {"meta", "category", "group"}, where)
-        for spec in data.get("category", []):
-            if "id" not in spec:
-                msg = f"{where}: every [[category]] needs an id."
-                raise InputError(msg)
-            _check_keys(spec, _CATEGORY_KEYS, f"{where} category {spec['id']!r}")
-            specs[spec["id"]] = {**specs.get(spec["id"], {}), **spec}
-        for spec in data.get("group", []):
-            if "id" not in spec:
-                msg = f"{where}: every [[group]] needs an id."
-                raise InputError(msg)
-            groups[spec["id"]] = {**groups.get(spec["id"], {}), **spec}
-        sources.append(where)
+        sources.append(_merge_category_file(extra, specs, groups))
     cats = {cid: Category.parse(spec, "categories") for cid, spec in specs.items()}
-    grps: dict[str, Group] = {}
-    for gid, spec in groups.items():
-        _check_keys(spec, _GROUP_KEYS, f"categories group {gid!r}")
-        members = tuple(str(m) for m in spec.get("members", []))
-        for m in members:
-            if m not in cats:
-                msg = f"categories group {gid!r}: unknown member {m!r}.{closest(m, cats)}"
-                raise InputError(msg)
-        if gid in cats:
-            msg = f"categories: {gid!r} is both a category and a group; rename one."
-            raise InputError(msg)
-        grps[gid] = Group(
-            id=gid,
-            name_zh=str(spec.get("name_zh", gid)),
-            name_en=str(spec.get("name_en", gid)),
-            members=members,
-            label=_check_label(spec.get("label", "I"), f"categories group {gid!r}"),
-        )
+    grps = {gid: _group(gid, spec, cats) for gid, spec in groups.items()}
     return CategoryTable(cats, grps, sources)
+
+
+def _merge_category_file(
+    extra: str | Path | Mapping[str, Any],
+    specs: dict[str, dict[str, Any]],
+    groups: dict[str, dict[str, Any]],
+) -> str:
+    """Merge a user's categories and groups into ``specs``/``groups``; returns its name."""
+    if isinstance(extra, Mapping):
+        data, where = dict(extra), "categories given as a dict"
+    else:
+        data, where = _read_toml(extra)
+    check_keys(data, {"meta", "category", "group"}, where)
+    for kind, into in (("category", specs), ("group", groups)):
+        for spec in data.get(kind, []):
+            if "id" not in spec:
+                msg = f"{where}: every [[{kind}]] needs an id."
+                raise InputError(msg)
+            if kind == "category":
+                check_keys(spec, _CATEGORY_KEYS, f"{where} category {spec['id']!r}")
+            into[spec["id"]] = {**into.get(spec["id"], {}), **spec}
+    return where
+
+
+def _group(gid: str, spec: Mapping[str, Any], cats: Mapping[str, Category]) -> Group:
+    """A validated group: its members are known categories, its id is not one."""
+    where = f"categories group {gid!r}"
+    check_keys(spec, _GROUP_KEYS, where)
+    members = tuple(str(m) for m in spec.get("members", []))
+    for m in members:
+        if m not in cats:
+            msg = f"{where}: unknown member {m!r}.{closest(m, cats)}"
+            raise InputError(msg)
+    if gid in cats:
+        msg = f"categories: {gid!r} is both a category and a group; rename one."
+        raise InputError(msg)
+    return Group(
+        id=gid,
+        name_zh=str(spec.get("name_zh", gid)),
+        name_en=str(spec.get("name_en", gid)),
+        members=members,
+        label=_check_label(spec.get("label", "I"), where),
+    )
 
 
 # --- circles, targets and presets -----------------------------------------------------------
 
 PRESETS = ("guangdong_2016", "gb50180_2018", "tdt1062_2021")
 SETTINGS = ("urban", "rural", "both")
+#: What a target is counted on.
+UNITS = ("community", "street", "block", "facility")
+#: How "open at least N hours a day" is read: "median_day" (on a typical opening day,
+#: the median of the days it opens; the default) or "every_day" (on every day it opens).
+HOURS_READINGS = ("median_day", "every_day")
 
+#: Provenance of a circle or target: the plan's clause (its own numbering, e.g. 二(三),
+#: 三(五)1, 专栏3 1), the plan's words (``quote``: a string or a list of strings, each
+#: verbatim in the plan's text), a free note (``source``: readings, other documents) and
+#: the verification label.
+_PROVENANCE_KEYS = {"source", "label", "clause", "quote"}
 _CIRCLE_KEYS = {
     "id",
     "name_zh",
@@ -432,12 +455,11 @@ _CIRCLE_KEYS = {
     "distance_m",
     "radius_m",
     "radius_label",
+    "radius_source",
     "categories",
     "min_kinds",
-    "source",
-    "label",
     "mode_label",
-}
+} | _PROVENANCE_KEYS
 _TARGET_KEYS = {
     "id",
     "name_zh",
@@ -456,9 +478,11 @@ _TARGET_KEYS = {
     "aggregate",
     "flag",
     "bands",
-    "source",
-    "label",
-}
+    "due_year",
+    "hours_reading",
+    "gap_unit",
+    "gap_unit_zh",
+} | _PROVENANCE_KEYS
 _TARGET_KINDS = {
     "presence",
     "per_capita_area",
@@ -474,12 +498,17 @@ COMPARISONS = (">=", ">", "<=", "<", "==", "within_years")
 #: of the values), "ratio" (sum of numerators / sum of denominators over the class).
 AGGREGATES = ("each", "mean", "ratio")
 _PRESET_KEYS = {"meta", "circle", "target"}
-_META_KEYS = {"id", "name_zh", "name_en", "source", "radius_circles"}
+_META_KEYS = {"id", "name_zh", "name_en", "source", "radius_circles", "start_year", "end_year"}
 
 
 @dataclass(frozen=True)
 class Circle:
-    """A service circle: which categories a block must reach, how, within what."""
+    """A service circle: which categories a block must reach, how, within what.
+
+    ``clause`` and ``quote`` say where the plan states the circle (its numbering, its
+    words verbatim); ``source`` notes readings and other documents; ``radius_source``
+    names the document the straight-line radius comes from (e.g. GB 50180-2018).
+    """
 
     id: str
     name_zh: str
@@ -496,6 +525,9 @@ class Circle:
     source: str = ""
     label: str = "I"
     mode_label: str = "I"
+    clause: str = ""
+    quote: tuple[str, ...] = ()
+    radius_source: str = ""
 
     @property
     def is_distance(self) -> bool:
@@ -524,7 +556,14 @@ class Circle:
 
 @dataclass(frozen=True)
 class Target:
-    """One of the plan's targets as a computable check."""
+    """One of the plan's targets as a computable check.
+
+    ``due_year`` is the year the plan sets for it (the preset's end year when the
+    sentence names none); ``clause``/``quote`` are its provenance as for
+    :class:`Circle`; ``hours_reading`` ({"median_day", "every_day"}) is how an
+    opening_hours target reads "N hours a day"; ``gap_unit``/``gap_unit_zh`` name what a
+    community_table target's gap counts (e.g. "social workers", "名社会工作人才").
+    """
 
     id: str
     name_zh: str
@@ -545,11 +584,22 @@ class Target:
     scale: float = 1.0
     comparison: str = ">="
     aggregate: str = "each"
+    clause: str = ""
+    quote: tuple[str, ...] = ()
+    due_year: int | None = None
+    hours_reading: str = "median_day"
+    gap_unit: str = ""
+    gap_unit_zh: str = ""
 
 
 @dataclass
 class Preset:
-    """A named set of circles and targets."""
+    """A named set of circles and targets.
+
+    ``start_year``/``end_year`` are the plan's period (guangdong_2016: 2016-2020); the end
+    year is the default reference year of :func:`planner.assess` and the due year of
+    targets that name none.
+    """
 
     id: str
     name_zh: str
@@ -559,29 +609,57 @@ class Preset:
     targets: dict[str, Target]
     table: CategoryTable
     files: list[str] = field(default_factory=list)
+    start_year: int | None = None
+    end_year: int | None = None
 
 
-def _circle(spec: Mapping[str, Any], table: CategoryTable, where: str) -> Circle:
-    from .modes import resolve_mode
+def _quote(value: Any, here: str) -> tuple[str, ...]:
+    """A quote: one string or a list of strings (each the plan's words)."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    msg = f"{here}: quote must be a string or a list of strings; got {value!r}."
+    raise InputError(msg)
 
-    _check_keys(spec, _CIRCLE_KEYS, where)
-    cid = str(spec.get("id", ""))
-    if not cid:
-        msg = f"{where}: every circle needs an id."
+
+def _year(value: Any, key: str, here: str) -> int | None:
+    """A year (an integer from 1949 to 2100), or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1949 <= value <= 2100:
+        msg = f"{here}: {key} must be a year such as 2020; got {value!r}."
         raise InputError(msg)
-    here = f"{where} circle {cid!r}"
-    setting = str(spec.get("setting", "both"))
-    if setting not in SETTINGS:
-        msg = f"{here}: setting must be one of {', '.join(SETTINGS)}; got {setting!r}."
+    return int(value)
+
+
+def _choice(value: str, choices: Iterable[str], key: str, here: str) -> str:
+    """``value`` if it is one of ``choices``; else an error with the closest one."""
+    valid = list(choices)
+    if value not in valid:
+        hint = closest(value, valid)
+        msg = f"{here}: {key} must be one of {', '.join(valid)}; got {value!r}.{hint}"
         raise InputError(msg)
-    mode = str(spec.get("mode", "walk"))
-    resolve_mode(mode, spec.get("speed_kph"))
+    return value
+
+
+def _time_rule(spec: Mapping[str, Any], here: str) -> tuple[float | None, float | None]:
+    """(minutes, distance_m) of a circle: exactly one, positive."""
     minutes, distance = spec.get("minutes"), spec.get("distance_m")
     if (minutes is None) == (distance is None):
         msg = f"{here}: give exactly one of minutes (a time rule) or distance_m (a distance rule)."
         raise InputError(msg)
     for key in ("minutes", "distance_m", "radius_m"):
         _positive(spec.get(key), key, here)
+    return (
+        float(minutes) if minutes is not None else None,
+        float(distance) if distance is not None else None,
+    )
+
+
+def _circle_categories(spec: Mapping[str, Any], table: CategoryTable, here: str) -> tuple[str, ...]:
     raw = spec.get("categories", [])
     cats = (raw,) if isinstance(raw, str) else tuple(str(c) for c in raw)
     if not cats:
@@ -589,6 +667,23 @@ def _circle(spec: Mapping[str, Any], table: CategoryTable, where: str) -> Circle
         raise InputError(msg)
     for c in cats:
         table.members(c)  # raises with a close match for unknown ids
+    return cats
+
+
+def _circle(spec: Mapping[str, Any], table: CategoryTable, where: str) -> Circle:
+    from .modes import resolve_mode
+
+    check_keys(spec, _CIRCLE_KEYS, where)
+    cid = str(spec.get("id", ""))
+    if not cid:
+        msg = f"{where}: every circle needs an id."
+        raise InputError(msg)
+    here = f"{where} circle {cid!r}"
+    setting = _choice(str(spec.get("setting", "both")), SETTINGS, "setting", here)
+    mode = str(spec.get("mode", "walk"))
+    resolve_mode(mode, spec.get("speed_kph"))
+    minutes, distance = _time_rule(spec, here)
+    cats = _circle_categories(spec, table, here)
     min_kinds = int(spec.get("min_kinds", len(cats)))
     if not 1 <= min_kinds <= len(cats):
         msg = f"{here}: min_kinds must be between 1 and {len(cats)}; got {min_kinds}."
@@ -602,8 +697,8 @@ def _circle(spec: Mapping[str, Any], table: CategoryTable, where: str) -> Circle
         mode=mode,
         categories=cats,
         min_kinds=min_kinds,
-        minutes=float(minutes) if minutes is not None else None,
-        distance_m=float(distance) if distance is not None else None,
+        minutes=minutes,
+        distance_m=distance,
         speed_kph=float(spec["speed_kph"]) if spec.get("speed_kph") is not None else None,
         radius_m=float(radius) if radius is not None else None,
         radius_label=(
@@ -612,6 +707,9 @@ def _circle(spec: Mapping[str, Any], table: CategoryTable, where: str) -> Circle
         source=str(spec.get("source", "")),
         label=_check_label(spec.get("label", "I"), here),
         mode_label=_check_label(spec.get("mode_label", "I"), here),
+        clause=str(spec.get("clause", "")),
+        quote=_quote(spec.get("quote"), here),
+        radius_source=str(spec.get("radius_source", "")),
     )
 
 
@@ -628,53 +726,58 @@ def _positive(value: Any, key: str, here: str) -> None:
         raise InputError(msg)
 
 
-def _target(spec: Mapping[str, Any], table: CategoryTable, where: str) -> Target:
-    _check_keys(spec, _TARGET_KEYS, where)
+def _check_table_target(
+    spec: Mapping[str, Any], aggregate: str, comparison: str, here: str
+) -> None:
+    """A community_table target names a column or a ratio, and a threshold."""
+    ratio = spec.get("numerator") is not None or spec.get("denominator") is not None
+    if ratio == (spec.get("column") is not None) or (
+        ratio and not (spec.get("numerator") and spec.get("denominator"))
+    ):
+        msg = (
+            f"{here}: a community_table target names either column = '<column>' or both "
+            "numerator and denominator (a ratio such as volunteers / population)."
+        )
+        raise InputError(msg)
+    if not spec.get("thresholds") and spec.get("threshold") is None:
+        msg = f"{here}: give threshold = <number> or thresholds = {{ urban = .., rural = .. }}."
+        raise InputError(msg)
+    if aggregate == "ratio" and not ratio:
+        msg = f"{here}: aggregate = 'ratio' needs numerator and denominator columns."
+        raise InputError(msg)
+    if comparison == "within_years" and (ratio or aggregate != "each"):
+        msg = f"{here}: comparison = 'within_years' checks a year column of each community."
+        raise InputError(msg)
+
+
+def _target(
+    spec: Mapping[str, Any], table: CategoryTable, where: str, end_year: int | None = None
+) -> Target:
+    check_keys(spec, _TARGET_KEYS, where)
     tid = str(spec.get("id", ""))
     here = f"{where} target {tid!r}"
-    kind = str(spec.get("kind", ""))
-    if kind not in _TARGET_KINDS:
-        msg = f"{here}: kind must be one of {sorted(_TARGET_KINDS)}.{closest(kind, _TARGET_KINDS)}"
-        raise InputError(msg)
+    kind = _choice(str(spec.get("kind", "")), sorted(_TARGET_KINDS), "kind", here)
+    unit = _choice(str(spec.get("unit", "community")), UNITS, "unit", here)
     cats = tuple(str(c) for c in spec.get("categories", []))
     for c in cats:
         table.members(c)
-    comparison = str(spec.get("comparison", ">="))
-    aggregate = str(spec.get("aggregate", "ratio" if spec.get("numerator") else "each"))
-    if comparison not in COMPARISONS:
-        msg = f"{here}: comparison must be one of {', '.join(COMPARISONS)}; got {comparison!r}."
-        raise InputError(msg)
-    if aggregate not in AGGREGATES:
-        msg = (
-            f"{here}: aggregate must be one of {', '.join(AGGREGATES)}; got {aggregate!r}."
-            f"{closest(aggregate, AGGREGATES)}"
-        )
-        raise InputError(msg)
+    comparison = _choice(str(spec.get("comparison", ">=")), COMPARISONS, "comparison", here)
+    default_aggregate = "ratio" if spec.get("numerator") else "each"
+    aggregate = _choice(
+        str(spec.get("aggregate", default_aggregate)), AGGREGATES, "aggregate", here
+    )
+    reading = _choice(
+        str(spec.get("hours_reading", "median_day")), HOURS_READINGS, "hours_reading", here
+    )
     if kind == "community_table":
-        ratio = spec.get("numerator") is not None or spec.get("denominator") is not None
-        if ratio == (spec.get("column") is not None) or (
-            ratio and not (spec.get("numerator") and spec.get("denominator"))
-        ):
-            msg = (
-                f"{here}: a community_table target names either column = '<column>' or both "
-                "numerator and denominator (a ratio such as volunteers / population)."
-            )
-            raise InputError(msg)
-        if not spec.get("thresholds") and spec.get("threshold") is None:
-            msg = f"{here}: give threshold = <number> or thresholds = {{ urban = .., rural = .. }}."
-            raise InputError(msg)
-        if aggregate == "ratio" and not ratio:
-            msg = f"{here}: aggregate = 'ratio' needs numerator and denominator columns."
-            raise InputError(msg)
-        if comparison == "within_years" and (ratio or aggregate != "each"):
-            msg = f"{here}: comparison = 'within_years' checks a year column of each community."
-            raise InputError(msg)
+        _check_table_target(spec, aggregate, comparison, here)
+    due = _year(spec.get("due_year"), "due_year", here)
     return Target(
         id=tid,
         name_zh=str(spec.get("name_zh", tid)),
         name_en=str(spec.get("name_en", tid)),
         kind=kind,
-        unit=str(spec.get("unit", "community")),
+        unit=unit,
         categories=cats,
         thresholds={str(k): float(v) for k, v in dict(spec.get("thresholds", {})).items()},
         threshold=float(spec["threshold"]) if spec.get("threshold") is not None else None,
@@ -689,6 +792,12 @@ def _target(spec: Mapping[str, Any], table: CategoryTable, where: str) -> Target
         scale=float(spec.get("scale", 1.0)),
         comparison=comparison,
         aggregate=aggregate,
+        clause=str(spec.get("clause", "")),
+        quote=_quote(spec.get("quote"), here),
+        due_year=due if due is not None else end_year,
+        hours_reading=reading,
+        gap_unit=str(spec.get("gap_unit", "")),
+        gap_unit_zh=str(spec.get("gap_unit_zh", "")),
     )
 
 
@@ -725,81 +834,104 @@ def load_preset(
         path to a preset TOML file, or a Preset (returned as is).
     extra
         A TOML file (or dict) whose ``[[circle]]``/``[[target]]`` tables override the
-        fields of circles/targets with the same id, or add new ones.
+        fields of circles/targets with the same id, or add new ones (e.g. ``{"target":
+        [{"id": "service_facility_opening_hours", "hours_reading": "every_day"}]}``).
     rules
         Category rules to use (a TOML adding categories, or a CategoryTable).
     """
     if isinstance(preset, Preset):
         return preset
     table = rules if isinstance(rules, CategoryTable) else categories(rules)
-    files: list[str] = []
-    if isinstance(preset, str) and preset in PRESETS:
-        data = _packaged(f"{preset}.toml")
-        files.append(f"planner/presets/{preset}.toml")
-    elif isinstance(preset, str | Path) and Path(preset).suffix.lower() == ".toml":
-        data, where = _read_toml(preset)
-        files.append(where)
-    else:
-        msg = (
-            f"preset={str(preset)!r} is neither a packaged preset ({', '.join(PRESETS)}) nor "
-            f"a .toml file.{closest(str(preset), PRESETS)}"
-        )
-        raise InputError(msg)
-    where = files[-1]
-    _check_keys(data, _PRESET_KEYS, where)
+    data, where = _preset_source(preset)
+    files = [where]
+    check_keys(data, _PRESET_KEYS, where)
     meta = dict(data.get("meta", {}))
-    _check_keys(meta, _META_KEYS, f"{where} [meta]")
+    check_keys(meta, _META_KEYS, f"{where} [meta]")
     circle_specs = {str(c.get("id")): dict(c) for c in data.get("circle", [])}
     target_specs = {str(t.get("id")): dict(t) for t in data.get("target", [])}
     if meta.get("radius_circles"):
-        for cat in table.categories.values():
-            if cat.radius_m is not None and f"radius_{cat.id}" not in circle_specs:
-                circle_specs[f"radius_{cat.id}"] = {
-                    "id": f"radius_{cat.id}",
-                    "name_zh": f"{cat.name_zh}服务半径",
-                    "name_en": f"{cat.name_en}: service radius",
-                    "setting": "urban",
-                    "mode": "walk",
-                    "distance_m": cat.radius_m,
-                    "radius_m": cat.radius_m,
-                    "radius_label": cat.radius_label or "R",
-                    "categories": [cat.id],
-                    "source": cat.radius_source or "GB 50180-2018 Appendix C",
-                    "label": cat.radius_label or "R",
-                    "mode_label": "I",
-                }
+        circle_specs = {**circle_specs, **_radius_circle_specs(table, circle_specs)}
     if extra is not None:
-        if isinstance(extra, Mapping):
-            more, more_where = dict(extra), "preset overrides given as a dict"
-        else:
-            more, more_where = _read_toml(extra)
-        _check_keys(more, _PRESET_KEYS, more_where)
-        for spec in more.get("circle", []):
-            _check_keys(spec, _CIRCLE_KEYS, f"{more_where} circle {spec.get('id')!r}")
-            cid = str(spec.get("id"))
-            base = circle_specs.get(cid, {})
-            if ("minutes" in spec) and "distance_m" in base:
-                base = {k: v for k, v in base.items() if k != "distance_m"}
-            if ("distance_m" in spec) and "minutes" in base:
-                base = {k: v for k, v in base.items() if k != "minutes"}
-            circle_specs[cid] = {**base, **spec}
-        for spec in more.get("target", []):
-            _check_keys(spec, _TARGET_KEYS, f"{more_where} target {spec.get('id')!r}")
-            tid = str(spec.get("id"))
-            target_specs[tid] = {**target_specs.get(tid, {}), **spec}
-        files.append(more_where)
-    circles_ = {cid: _circle(spec, table, where) for cid, spec in circle_specs.items()}
-    targets_ = {tid: _target(spec, table, where) for tid, spec in target_specs.items()}
+        files.append(_merge_preset_extra(extra, circle_specs, target_specs))
+    end_year = _year(meta.get("end_year"), "end_year", f"{where} [meta]")
     return Preset(
         id=str(meta.get("id", Path(str(preset)).stem)),
         name_zh=str(meta.get("name_zh", "")),
         name_en=str(meta.get("name_en", "")),
         source=str(meta.get("source", "")),
-        circles=circles_,
-        targets=targets_,
+        circles={cid: _circle(spec, table, where) for cid, spec in circle_specs.items()},
+        targets={tid: _target(spec, table, where, end_year) for tid, spec in target_specs.items()},
         table=table,
         files=files,
+        start_year=_year(meta.get("start_year"), "start_year", f"{where} [meta]"),
+        end_year=end_year,
     )
+
+
+def _preset_source(preset: str | Path) -> tuple[dict[str, Any], str]:
+    """The parsed TOML of a packaged preset id or a preset file, and its name."""
+    if isinstance(preset, str) and preset in PRESETS:
+        return _packaged(f"{preset}.toml"), f"planner/presets/{preset}.toml"
+    if isinstance(preset, str | Path) and Path(preset).suffix.lower() == ".toml":
+        return _read_toml(preset)
+    msg = (
+        f"preset={str(preset)!r} is neither a packaged preset ({', '.join(PRESETS)}) nor "
+        f"a .toml file.{closest(str(preset), PRESETS)}"
+    )
+    raise InputError(msg)
+
+
+def _radius_circle_specs(
+    table: CategoryTable, circle_specs: Mapping[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """One distance circle per category with a service radius (GB 50180 Appendix C)."""
+    out = {}
+    for cat in table.categories.values():
+        if cat.radius_m is None or f"radius_{cat.id}" in circle_specs:
+            continue
+        out[f"radius_{cat.id}"] = {
+            "id": f"radius_{cat.id}",
+            "name_zh": f"{cat.name_zh}服务半径",
+            "name_en": f"{cat.name_en}: service radius",
+            "setting": "urban",
+            "mode": "walk",
+            "distance_m": cat.radius_m,
+            "radius_m": cat.radius_m,
+            "radius_label": cat.radius_label or "R",
+            "radius_source": cat.radius_source or "GB 50180-2018 Appendix C",
+            "categories": [cat.id],
+            "source": cat.radius_source or "GB 50180-2018 Appendix C",
+            "label": cat.radius_label or "R",
+            "mode_label": "I",
+        }
+    return out
+
+
+def _merge_preset_extra(
+    extra: str | Path | Mapping[str, Any],
+    circle_specs: dict[str, dict[str, Any]],
+    target_specs: dict[str, dict[str, Any]],
+) -> str:
+    """Merge a user's circle and target overrides into the specs; returns its name."""
+    if isinstance(extra, Mapping):
+        more, where = dict(extra), "preset overrides given as a dict"
+    else:
+        more, where = _read_toml(extra)
+    check_keys(more, _PRESET_KEYS, where)
+    for spec in more.get("circle", []):
+        check_keys(spec, _CIRCLE_KEYS, f"{where} circle {spec.get('id')!r}")
+        cid = str(spec.get("id"))
+        base = circle_specs.get(cid, {})
+        # a time rule replaces a distance rule and the other way round
+        for given, dropped in (("minutes", "distance_m"), ("distance_m", "minutes")):
+            if given in spec and dropped in base:
+                base = {k: v for k, v in base.items() if k != dropped}
+        circle_specs[cid] = {**base, **spec}
+    for spec in more.get("target", []):
+        check_keys(spec, _TARGET_KEYS, f"{where} target {spec.get('id')!r}")
+        tid = str(spec.get("id"))
+        target_specs[tid] = {**target_specs.get(tid, {}), **spec}
+    return where
 
 
 def circle_from_spec(spec: str | Mapping[str, Any], preset: Preset) -> Circle:
@@ -816,31 +948,37 @@ def circle_from_spec(spec: str | Mapping[str, Any], preset: Preset) -> Circle:
         msg = f"a circle must be a preset circle id or a dict with an 'id'; got {spec!r}."
         raise InputError(msg)
     base = preset.circles.get(str(spec["id"]))
-    merged: dict[str, Any] = {}
-    if base is not None:
-        merged = {
-            "id": base.id,
-            "name_zh": base.name_zh,
-            "name_en": base.name_en,
-            "setting": base.setting,
-            "mode": base.mode,
-            "categories": list(base.categories),
-            "min_kinds": base.min_kinds,
-            "speed_kph": base.speed_kph,
-            "radius_m": base.radius_m,
-            "radius_label": base.radius_label,
-            "source": base.source,
-            "label": base.label,
-            "mode_label": base.mode_label,
-        }
-        if "distance_m" not in spec and "minutes" not in spec:
-            merged["minutes" if base.minutes is not None else "distance_m"] = (
-                base.minutes if base.minutes is not None else base.distance_m
-            )
-        if "categories" in spec and "min_kinds" not in spec:
-            merged.pop("min_kinds")
-        merged = {k: v for k, v in merged.items() if v is not None}
+    merged: dict[str, Any] = {} if base is None else _circle_spec(base, spec)
     merged.update(dict(spec))
     if base is None:
         merged.setdefault("label", "I")
     return _circle(merged, preset.table, "circles")
+
+
+def _circle_spec(base: Circle, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a preset circle as a spec that ``spec`` overrides."""
+    merged: dict[str, Any] = {
+        "id": base.id,
+        "name_zh": base.name_zh,
+        "name_en": base.name_en,
+        "setting": base.setting,
+        "mode": base.mode,
+        "categories": list(base.categories),
+        "min_kinds": base.min_kinds,
+        "speed_kph": base.speed_kph,
+        "radius_m": base.radius_m,
+        "radius_label": base.radius_label,
+        "radius_source": base.radius_source,
+        "source": base.source,
+        "label": base.label,
+        "mode_label": base.mode_label,
+        "clause": base.clause,
+        "quote": list(base.quote),
+    }
+    if "distance_m" not in spec and "minutes" not in spec:
+        merged["minutes" if base.minutes is not None else "distance_m"] = (
+            base.minutes if base.minutes is not None else base.distance_m
+        )
+    if "categories" in spec and "min_kinds" not in spec:
+        merged.pop("min_kinds")
+    return {k: v for k, v in merged.items() if v is not None}

@@ -29,7 +29,7 @@ import time
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -42,17 +42,20 @@ from scipy.spatial import cKDTree
 from . import settings
 from ._log import log
 from ._snap import SnapResult
+from ._validate import warn
 from .access import (
-    _with_source_rows,
     facility_links,
     origin_legs,
+    origin_points,
     same_street_times,
     snap_origins,
+    with_source_rows,
 )
+from .assess import assess
+from .assessment import Assessment
 from .errors import InputError, PlannerWarning
-
-if TYPE_CHECKING:
-    from .assess import Assessment
+from .network import ModeGraph, Network
+from .rules import Circle
 
 
 @dataclass
@@ -169,39 +172,116 @@ def site(
     Returns
     -------
     Siting
+        ``sites`` and ``candidates`` (facility-level) in the facilities' CRS; ``after``
+        as :func:`planner.assess` returns it (blocks in the blocks' CRS).
     """
     t0 = time.perf_counter()
-    from .assess import Assessment
+    a = _check_assessment(assessment)
+    c = a.circle(circle)
+    k = _check_problem(k, target, solver)
+    provides = _provides(c, categories)
+    d = _demand(a, c, provides, capacity)
+    net = a.network_for(circle)
+    cand, csnap = _snapped_candidates(a, net, d.rows, candidates, exclude)
+    t1 = time.perf_counter()
+    dsnap = snap_origins(net, a.blocks.iloc[d.rows], _demand_entrances(a, d.rows))
+    cover = coverage_matrix(net.graph, csnap, dsnap.snap, c.threshold)
+    t2 = time.perf_counter()
+    need, message = _need(target, d, cover)
+    chosen, status, gap, used = _solve(
+        cover,
+        d.weights,
+        k=k,
+        need=need,
+        capacity=None if capacity is None else float(capacity),
+        households=d.households if capacity is not None else None,
+        solver=solver,
+        time_limit_s=time_limit_s,
+    )
+    t3 = time.perf_counter()
+    ranked, gains, note = _useful_sites(cover, d, chosen)
+    message = _joined(message, note, _solver_note(solver, used, status))
+    sites = _sites_table(cand, ranked, gains, cover, d.weights, d.households, d.base, d.total)
+    after = _rerun(a, sites, provides, a.preset.table)
+    t4 = time.perf_counter()
+    log(
+        f"site: {circle}, {len(cand):,} candidates, {len(d.rows):,} demand blocks, "
+        f"{cover.nnz:,} coverage pairs, {len(ranked)} sites ({used}, {status})"
+    )
+    return Siting(
+        sites=sites,
+        after=after,
+        before=a,
+        circle=circle,
+        provides=provides,
+        problem="mclp" if k is not None else "lscp",
+        solver=used,
+        gap=gap,
+        status=status,
+        share_before=d.share_before,
+        share_after=float(after.summary["population_share"].to_dict()[circle]),
+        message=message,
+        candidates=cand.assign(covers_blocks=np.asarray(cover.sum(axis=1)).ravel()),
+        coverage=cover,
+        demand=a.blocks.index[d.rows],
+        weights=d.weights,
+        seconds={"candidates": t1 - t0, "coverage": t2 - t1, "solve": t3 - t2, "after": t4 - t3},
+    )
 
+
+def _check_assessment(assessment: object) -> Assessment:
     if not isinstance(assessment, Assessment):
         got = type(assessment).__name__
         msg = f"assessment must be a planner.Assessment (from planner.assess); got {got}."
         raise InputError(msg)
-    a = assessment
-    c = a.circle(circle)
+    return assessment
+
+
+def _check_problem(k: Any, target: Any, solver: str) -> int | None:
+    """The number of sites (None for a target), once k, target and solver are checked."""
     if (k is None) == (target is None):
         msg = "give exactly one of k (number of stations, MCLP) or target (population share, LSCP)."
         raise InputError(msg)
-    if k is not None:
-        k = _check_count("k", k)
     if target is not None and not (0 < _share(target) <= 1):
         msg = f"target must be a population share between 0 and 1, e.g. 0.9; got {target!r}."
         raise InputError(msg)
     if solver not in {"exact", "greedy"}:
         msg = f"solver={solver!r}; expected 'exact' or 'greedy'."
         raise InputError(msg)
-    table = a.preset.table
+    return None if k is None else _check_count("k", k)
+
+
+def _provides(c: Circle, categories: Iterable[str] | None) -> tuple[str, ...]:
+    """What a new station provides: the circle's categories, or the given ones of them."""
     if isinstance(categories, str):
         categories = [categories]
     provides = tuple(c.categories) if categories is None else tuple(categories)
     for key in provides:
         if key not in c.categories:
             msg = (
-                f"categories: {key!r} is not one of circle {circle!r}'s categories "
+                f"categories: {key!r} is not one of the categories of circle {c.id!r} "
                 f"({', '.join(c.categories)}); a station must provide what the circle asks for."
             )
             raise InputError(msg)
+    return provides
 
+
+@dataclass
+class _Demand:
+    """The blocks a new station could bring inside the circle, and the circle's totals."""
+
+    rows: np.ndarray  # positions in the blocks table
+    weights: np.ndarray  # their residents
+    households: np.ndarray  # their households (NaN when unknown)
+    total: float  # residents of the blocks the circle applies to
+    base: float  # of whom inside now
+
+    @property
+    def share_before(self) -> float:
+        return self.base / self.total if self.total > 0 else float("nan")
+
+
+def _demand(a: Assessment, c: Circle, provides: Sequence[str], capacity: Any) -> _Demand:
     blocks = a.blocks
     pop = pd.to_numeric(blocks["population"], errors="coerce").to_numpy(dtype=float)
     if np.isnan(pop).any():
@@ -215,26 +295,31 @@ def site(
         if "households" in blocks.columns
         else np.full(len(blocks), np.nan)
     )
-    if capacity is not None and (not np.isfinite(float(capacity)) or float(capacity) <= 0):
+    if capacity is not None and not (np.isfinite(_share(capacity)) and _share(capacity) > 0):
         msg = f"capacity must be a positive number of households per station; got {capacity!r}."
         raise InputError(msg)
-    applies = blocks[circle].notna().to_numpy()
-    inside = blocks[circle].fillna(False).to_numpy(dtype=bool)
-    reach, cats = _circle_reach(a, circle)
-    fixable = np.isin(cats, provides)
-    after_kinds = (reach | fixable[None, :]).sum(axis=1)
-    demand_mask = applies & ~inside & (after_kinds >= c.min_kinds)
-    demand = np.flatnonzero(demand_mask)
-    total = float(pop[applies].sum())
-    base = float(pop[applies & inside].sum())
-    share_before = base / total if total > 0 else float("nan")
-    if capacity is not None and len(demand) and np.isnan(hh[demand]).any():
+    applies = blocks[c.id].notna().to_numpy()
+    inside = blocks[c.id].fillna(False).to_numpy(dtype=bool)
+    reach, cats = _circle_reach(a, c.id)
+    after_kinds = (reach | np.isin(cats, provides)[None, :]).sum(axis=1)
+    rows = np.flatnonzero(applies & ~inside & (after_kinds >= c.min_kinds))
+    if capacity is not None and len(rows) and np.isnan(hh[rows]).any():
         msg = "capacity needs the blocks' 'households' column (missing or NaN for demand blocks)."
         raise InputError(msg)
+    return _Demand(
+        rows=rows,
+        weights=pop[rows],
+        households=hh[rows],
+        total=float(pop[applies].sum()),
+        base=float(pop[applies & inside].sum()),
+    )
 
-    net = a.network_for(circle)
-    mg = net.graph
-    cand = _candidates(a, net, demand, candidates, exclude)
+
+def _snapped_candidates(
+    a: Assessment, net: Network, demand: np.ndarray, given: gpd.GeoDataFrame | None, exclude: Any
+) -> tuple[gpd.GeoDataFrame, SnapResult]:
+    """The candidates that reach a street of the circle's mode, and where they meet it."""
+    cand = _candidates(a, net, demand, given, exclude)
     csnap = net.snap_xy(*net.to_metric(cand.geometry))
     ok = csnap.ok
     if not ok.any():
@@ -244,87 +329,64 @@ def site(
         )
         raise InputError(msg)
     if not ok.all():
-        warnings.warn(
+        warn(
             f"{int((~ok).sum())} candidates are farther than {settings.max_snap_m:g} m from the "
-            "network and were left out.",
-            PlannerWarning,
-            stacklevel=2,
+            "network and were left out."
         )
         cand = cand[ok]
         csnap = csnap.take(np.flatnonzero(ok))
-    t1 = time.perf_counter()
-    dsnap = snap_origins(net, blocks.iloc[demand], _demand_entrances(a, demand))
-    cover = coverage_matrix(mg, csnap, dsnap.snap, c.threshold)
-    t2 = time.perf_counter()
-    w = pop[demand]
+    return cand, csnap
+
+
+def _need(target: Any, d: _Demand, cover: sp.csr_matrix) -> tuple[float | None, str]:
+    """Residents the sites must bring inside for the target (None for k), and a note."""
+    if target is None:
+        return None, ""
     reachable = np.asarray(cover.sum(axis=0)).ravel() > 0
-    max_new = float(w[reachable].sum())
+    max_new = float(d.weights[reachable].sum())
+    need = float(target) * d.total - d.base
     message = ""
-    if target is not None:
-        need = float(target) * total - base
-        if need > max_new + 1e-9:
-            best = (base + max_new) / total if total > 0 else float("nan")
-            message = (
-                f"target {float(target):.1%} is beyond reach: with every candidate the circle "
-                f"reaches at most {best:.1%} of its population; sites below reach that."
-            )
-            warnings.warn(message, PlannerWarning, stacklevel=2)
-            need = max_new
-    h_w = hh[demand] if capacity is not None else None
-    chosen, status, gap, used = _solve(
-        cover,
-        w,
-        k=k,
-        need=None if target is None else max(need, 0.0),
-        capacity=None if capacity is None else float(capacity),
-        households=h_w,
-        solver=solver,
-        time_limit_s=time_limit_s,
-    )
-    t3 = time.perf_counter()
-    ranked, gains = _rank(cover, w, chosen)
+    if need > max_new + 1e-9:
+        best = (d.base + max_new) / d.total if d.total > 0 else float("nan")
+        message = (
+            f"target {float(target):.1%} is beyond reach: with every candidate the circle "
+            f"reaches at most {best:.1%} of its population; sites below reach that."
+        )
+        warn(message)
+        need = max_new
+    return max(need, 0.0), message
+
+
+def _useful_sites(
+    cover: sp.csr_matrix, d: _Demand, chosen: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """The chosen sites in rank order with their gains, without those adding nobody."""
+    ranked, gains = _rank(cover, d.weights, chosen)
+    note = ""
     useless = gains <= 0
     if useless.any():  # e.g. k larger than the sites that still add anyone
         note = (
             f"{int(useless.sum())} of the {len(ranked)} chosen sites bring nobody new inside "
             "the circle and were left out."
         )
-        message = f"{message} {note}".strip()
         ranked, gains = ranked[~useless], gains[~useless]
+    if len(ranked) == 0 and len(d.rows) > 0:
+        note = _joined(
+            note, "no candidate site brings anyone new inside the circle; nothing is proposed."
+        )
+    return ranked, gains, note
+
+
+def _solver_note(solver: str, used: str, status: str) -> str:
     if solver == "exact" and used == "greedy":
-        message = f"{message} HiGHS found no solution in time: {status}.".strip()
-    elif used == "highs" and status != "Optimal":
-        message = f"{message} HiGHS stopped: {status}; best sites found so far.".strip()
-    if len(ranked) == 0 and len(demand) > 0:
-        note = "no candidate site brings anyone new inside the circle; nothing is proposed."
-        message = f"{message} {note}".strip()
-    sites = _sites_table(cand, ranked, gains, cover, w, hh[demand], base, total)
-    after = _rerun(a, sites, provides, table)
-    share_after = float(after.summary["population_share"].to_dict()[circle])
-    t4 = time.perf_counter()
-    log(
-        f"site: {circle}, {len(cand):,} candidates, {len(demand):,} demand blocks, "
-        f"{cover.nnz:,} coverage pairs, {len(ranked)} sites ({used}, {status})"
-    )
-    return Siting(
-        sites=sites,
-        after=after,
-        before=a,
-        circle=circle,
-        provides=provides,
-        problem="mclp" if k is not None else "lscp",
-        solver=used,
-        gap=gap,
-        status=status,
-        share_before=share_before,
-        share_after=share_after,
-        message=message,
-        candidates=cand.assign(covers_blocks=np.asarray(cover.sum(axis=1)).ravel()),
-        coverage=cover,
-        demand=blocks.index[demand],
-        weights=w,
-        seconds={"candidates": t1 - t0, "coverage": t2 - t1, "solve": t3 - t2, "after": t4 - t3},
-    )
+        return f"HiGHS found no solution in time: {status}."
+    if used == "highs" and status != "Optimal":
+        return f"HiGHS stopped: {status}; best sites found so far."
+    return ""
+
+
+def _joined(*parts: str) -> str:
+    return " ".join(p for p in parts if p)
 
 
 def _demand_entrances(a: Assessment, demand: np.ndarray) -> gpd.GeoDataFrame | None:
@@ -343,26 +405,12 @@ def _share(value: Any) -> float:
 
 
 def _candidates(
-    a: Assessment, net: Any, demand: np.ndarray, given: gpd.GeoDataFrame | None, exclude: Any
+    a: Assessment, net: Network, demand: np.ndarray, given: gpd.GeoDataFrame | None, exclude: Any
 ) -> gpd.GeoDataFrame:
-    if given is not None:
-        if not isinstance(given, gpd.GeoDataFrame) or given.crs is None:
-            msg = "candidates must be a GeoDataFrame with a CRS (points or polygons)."
-            raise InputError(msg)
-        if not given.index.is_unique:
-            msg = "candidates: index labels must be unique (they name the chosen sites)."
-            raise InputError(msg)
-        geom = given.geometry
-        types = shapely.get_type_id(geom.to_numpy())
-        pts = geom.copy()
-        areas = types != shapely.GeometryType.POINT
-        if areas.any():
-            pts[areas] = geom[areas].representative_point()
-        cand = gpd.GeoDataFrame(
-            given.drop(columns=given.geometry.name), geometry=pts.values, crs=given.crs
-        )
-    else:
-        cand = _default_candidates(a, net, demand)
+    """The candidate sites as points in the facilities' CRS, exclusions taken out."""
+    crs = a.facilities.crs
+    cand = _default_candidates(a, net, demand) if given is None else _given_candidates(given)
+    cand = cand.to_crs(crs)
     if exclude is not None:
         if isinstance(exclude, gpd.GeoDataFrame | gpd.GeoSeries):
             zone = exclude.to_crs(cand.crs).union_all()
@@ -380,7 +428,26 @@ def _candidates(
     return cand
 
 
-def _default_candidates(a: Assessment, net: Any, demand: np.ndarray) -> gpd.GeoDataFrame:
+def _given_candidates(given: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The planner's own candidates as points (a polygon: a point inside it)."""
+    if not isinstance(given, gpd.GeoDataFrame) or given.crs is None:
+        msg = "candidates must be a GeoDataFrame with a CRS (points or polygons)."
+        raise InputError(msg)
+    if not given.index.is_unique:
+        msg = "candidates: index labels must be unique (they name the chosen sites)."
+        raise InputError(msg)
+    geom = given.geometry
+    types = shapely.get_type_id(geom.to_numpy())
+    pts = geom.copy()
+    areas = types != shapely.GeometryType.POINT
+    if areas.any():
+        pts[areas] = geom[areas].representative_point()
+    return gpd.GeoDataFrame(
+        given.drop(columns=given.geometry.name), geometry=pts.values, crs=given.crs
+    )
+
+
+def _default_candidates(a: Assessment, net: Network, demand: np.ndarray) -> gpd.GeoDataFrame:
     """Points of the network in and near the demand blocks, one per ``siting_spacing_m``.
 
     The street nodes, points every ``siting_spacing_m`` along the streets, and where each
@@ -388,45 +455,52 @@ def _default_candidates(a: Assessment, net: Any, demand: np.ndarray) -> gpd.GeoD
     thinned to one per square of side ``siting_spacing_m``.
     """
     if len(demand) == 0:
-        msg = "no candidate sites: there are no blocks outside the circle that a station could fix."
+        msg = (
+            "no candidate sites: there are no blocks outside the circle that a station could "
+            "bring inside."
+        )
         raise InputError(msg)
-    from .access import origin_points
-
-    mg = net.graph
     spacing = float(settings.siting_spacing_m)
+    bx, by = net.to_metric(origin_points(a.blocks.iloc[demand]))
+    own = net.snap_xy(bx, by)
+    ok = own.street >= 0
+    sx, sy = _street_points(net.graph, spacing)
+    px = np.concatenate([own.x[ok], sx])  # the blocks' own access points first
+    py = np.concatenate([own.y[ok], sy])
+    good = np.isfinite(bx) & np.isfinite(by)
+    tree = cKDTree(np.column_stack([bx[good], by[good]]))
+    dist, _ = tree.query(np.column_stack([px, py]), distance_upper_bound=settings.siting_radius_m)
+    near = np.isfinite(dist)
+    if not near.any():
+        msg = (
+            f"no street lies within {settings.siting_radius_m:g} m of the blocks outside "
+            "the circle."
+        )
+        raise InputError(msg)
+    first = _one_per_cell(px[near], py[near], spacing)
+    return gpd.GeoDataFrame(
+        geometry=gpd.points_from_xy(px[near][first], py[near][first]),
+        crs=net.crs,
+        index=pd.Index([f"site_{i}" for i in range(len(first))], name="candidate"),
+    )
+
+
+def _street_points(mg: ModeGraph, spacing: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points along every street piece: its ends and every ``spacing`` metres between."""
     sn = mg.snapper
     plen = np.hypot(sn.dx, sn.dy)
     k = np.maximum(1, np.ceil(plen / spacing)).astype(np.int64)
     rep = np.repeat(np.arange(len(plen)), k + 1)
     j = np.arange(int((k + 1).sum())) - np.repeat(np.cumsum(k + 1) - (k + 1), k + 1)
     f = j / np.repeat(k, k + 1)
-    px = sn.x0[rep] + f * sn.dx[rep]
-    py = sn.y0[rep] + f * sn.dy[rep]
-    bx, by = net.to_metric(origin_points(a.blocks.iloc[demand]))
-    own = net.snap_xy(bx, by)
-    ok = own.street >= 0
-    px = np.concatenate([own.x[ok], px])  # the blocks' own access points first
-    py = np.concatenate([own.y[ok], py])
-    good = np.isfinite(bx) & np.isfinite(by)
-    tree = cKDTree(np.column_stack([bx[good], by[good]]))
-    dist, _ = tree.query(np.column_stack([px, py]), distance_upper_bound=settings.siting_radius_m)
-    near = np.isfinite(dist)
-    px, py = px[near], py[near]
-    if len(px) == 0:
-        msg = (
-            f"no street lies within {settings.siting_radius_m:g} m of the blocks outside "
-            "the circle."
-        )
-        raise InputError(msg)
-    cell = np.floor(np.column_stack([px, py]) / spacing).astype(np.int64)
+    return sn.x0[rep] + f * sn.dx[rep], sn.y0[rep] + f * sn.dy[rep]
+
+
+def _one_per_cell(x: np.ndarray, y: np.ndarray, spacing: float) -> np.ndarray:
+    """Positions of the first point in each square of side ``spacing``, in input order."""
+    cell = np.floor(np.column_stack([x, y]) / spacing).astype(np.int64)
     _, first = np.unique(cell, axis=0, return_index=True)
-    first = np.sort(first)
-    cand = gpd.GeoDataFrame(
-        geometry=gpd.points_from_xy(px[first], py[first]),
-        crs=net.crs,
-        index=pd.Index([f"site_{i}" for i in range(len(first))], name="candidate"),
-    )
-    return cand.to_crs(net.input_crs)
+    return np.sort(first)
 
 
 def coverage_matrix(
@@ -449,7 +523,7 @@ def coverage_matrix(
         idx = np.arange(start, min(m, start + chunk))
         sub = cand.take(idx)
         fpos, node, wgt = facility_links(mg, sub)
-        ext = _with_source_rows(mg.csr_t, fpos, node, wgt, len(idx), buffers, "siting")
+        ext = with_source_rows(mg.csr_t, fpos, node, wgt, len(idx), buffers, "siting")
         d = dijkstra(
             ext, directed=True, indices=np.arange(n_nodes, n_nodes + len(idx)), limit=threshold
         )
@@ -490,6 +564,7 @@ def _solve(
         return np.zeros(0, np.int64), "no candidates", None, "none"
     if need is not None and need <= 0:
         return np.zeros(0, np.int64), "target already met", 0.0, "none"
+    fallback = "greedy"
     if solver == "exact":
         chosen, status, gap, _ = _highs_model(
             cover,
@@ -501,40 +576,44 @@ def _solve(
             integer=True,
             time_limit_s=time_limit_s,
         )
-        used = "highs"
-        if status == "Optimal":
-            return chosen, status, gap, used
-        if len(chosen) == 0 or status not in {"Time limit reached", "Interrupted by user"}:
-            # No usable incumbent (or HiGHS failed): fall back to greedy, and say so.
-            warnings.warn(
-                f"HiGHS stopped with status {status!r} and no usable solution within "
-                f"time_limit_s={time_limit_s:g}; the greedy solver's sites are returned "
-                "instead. Raise time_limit_s for an optimal answer.",
-                PlannerWarning,
-                stacklevel=3,
-            )
-        else:
-            gap_text = f"{gap:.2%}" if gap is not None else "unknown"
-            warnings.warn(
-                f"HiGHS stopped with status {status!r} after time_limit_s={time_limit_s:g}; "
-                f"the sites are the best found (gap to optimal at most {gap_text}). Raise "
-                "time_limit_s to close the gap.",
-                PlannerWarning,
-                stacklevel=3,
-            )
-            return chosen, status, gap, used
+        if _usable(chosen, status, gap, time_limit_s):
+            return chosen, status, gap, "highs"
         fallback = f"greedy (HiGHS: {status})"
-    else:
-        fallback = "greedy"
     chosen = _greedy(cover, w, k=k, need=need, capacity=capacity, households=households)
-    bound = _lp_bound(cover, w, k=k, need=need)
-    value = float(len(chosen)) if need is not None else _covered(cover, w, chosen)
-    gap = None
-    if bound > 0:
-        gap = (
-            max(0.0, (bound - value) / bound) if need is None else max(0.0, (value - bound) / value)
+    return chosen, fallback, _greedy_gap(cover, w, chosen, k=k, need=need), "greedy"
+
+
+def _usable(chosen: np.ndarray, status: str, gap: float | None, time_limit_s: float) -> bool:
+    """Whether HiGHS's answer stands; warns when it is not proven optimal."""
+    if status == "Optimal":
+        return True
+    if len(chosen) == 0 or status not in {"Time limit reached", "Interrupted by user"}:
+        # No usable incumbent (or HiGHS failed): fall back to greedy, and say so.
+        warn(
+            f"HiGHS stopped with status {status!r} and no usable solution within "
+            f"time_limit_s={time_limit_s:g}; the greedy solver's sites are returned "
+            "instead. Raise time_limit_s for an optimal answer."
         )
-    return chosen, fallback, gap, "greedy"
+        return False
+    gap_text = f"{gap:.2%}" if gap is not None else "unknown"
+    warn(
+        f"HiGHS stopped with status {status!r} after time_limit_s={time_limit_s:g}; "
+        f"the sites are the best found (gap to optimal at most {gap_text}). Raise "
+        "time_limit_s to close the gap."
+    )
+    return True
+
+
+def _greedy_gap(
+    cover: sp.csr_matrix, w: np.ndarray, chosen: np.ndarray, *, k: int | None, need: float | None
+) -> float | None:
+    """The greedy answer's relative distance to the LP bound (None without a bound)."""
+    bound = _lp_bound(cover, w, k=k, need=need)
+    if bound <= 0:
+        return None
+    if need is None:
+        return max(0.0, (bound - _covered(cover, w, chosen)) / bound)
+    return max(0.0, (len(chosen) - bound) / len(chosen))
 
 
 def _covered(cover: sp.csr_matrix, w: np.ndarray, chosen: np.ndarray) -> float:
@@ -608,6 +687,87 @@ def _lp_bound(cover: sp.csr_matrix, w: np.ndarray, *, k: int | None, need: float
     return res[3]
 
 
+@dataclass
+class _Model:
+    """A MILP in HiGHS's column-wise form: entries (row, column, value), bounds, costs."""
+
+    entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    cost: np.ndarray
+    maximise: bool
+    n_rows: int
+    n_cols: int
+    n_int: int  # the first n_int columns are integer (the sites), the rest continuous
+
+
+def _covering_model(
+    cover: sp.csr_matrix, w: np.ndarray, k: int | None, need: float | None
+) -> _Model:
+    """Columns x_j (open site j), z_i (block i covered); rows z_i - sum_j a_ij x_j <= 0,
+    then sum x_j <= k (MCLP, maximise covered weight) or sum w_i z_i >= need (LSCP,
+    minimise sites)."""
+    m, n = cover.shape
+    inf = np.inf
+    coo = cover.tocoo()  # x_j appears in the rows of the blocks it covers
+    x_entries = (coo.col, coo.row, -np.ones(coo.nnz))
+    z_entries = (np.arange(n), m + np.arange(n), np.ones(n))
+    if need is None:
+        last = (np.full(m, n), np.arange(m), np.ones(m))
+        lower, upper, cost = [-inf, -inf], [0.0, float(k or 0)], np.r_[np.zeros(m), w]
+    else:
+        last = (np.full(n, n), m + np.arange(n), w.astype(float))
+        lower, upper, cost = [-inf, need], [0.0, inf], np.r_[np.ones(m), np.zeros(n)]
+    return _Model(
+        entries=[x_entries, z_entries, last],
+        row_lower=np.r_[np.full(n, lower[0]), lower[1]],
+        row_upper=np.r_[np.full(n, upper[0]), upper[1]],
+        cost=cost,
+        maximise=need is None,
+        n_rows=n + 1,
+        n_cols=m + n,
+        n_int=m,
+    )
+
+
+def _capacitated_model(
+    cover: sp.csr_matrix,
+    w: np.ndarray,
+    k: int | None,
+    need: float | None,
+    capacity: float,
+    households: np.ndarray | None,
+) -> _Model:
+    """Columns x_j, then y_ij (share of block i served by j) per coverage pair; rows: per
+    block sum_j y_ij <= 1, per site sum_i h_i y_ij - capacity x_j <= 0, then the
+    cardinality (MCLP) or coverage (LSCP) row."""
+    m, n = cover.shape
+    inf = np.inf
+    pairs = cover.tocoo()
+    p = pairs.nnz
+    hh = households if households is not None else np.ones(n)
+    blk = (pairs.col, m + np.arange(p), np.ones(p))
+    cap_y = (n + pairs.row, m + np.arange(p), hh[pairs.col].astype(float))
+    cap_x = (n + np.arange(m), np.arange(m), -float(capacity) * np.ones(m))
+    served = w[pairs.col].astype(float)
+    if need is None:
+        last = (np.full(m, n + m), np.arange(m), np.ones(m))
+        lower, upper, cost = -inf, float(k or 0), np.r_[np.zeros(m), served]
+    else:
+        last = (np.full(p, n + m), m + np.arange(p), served)
+        lower, upper, cost = need, inf, np.r_[np.ones(m), np.zeros(p)]
+    return _Model(
+        entries=[blk, cap_y, cap_x, last],
+        row_lower=np.r_[np.full(n, -inf), np.full(m, -inf), lower],
+        row_upper=np.r_[np.ones(n), np.zeros(m), upper],
+        cost=cost,
+        maximise=need is None,
+        n_rows=n + m + 1,
+        n_cols=m + p,
+        n_int=m,
+    )
+
+
 def _highs_model(
     cover: sp.csr_matrix,
     w: np.ndarray,
@@ -621,107 +781,60 @@ def _highs_model(
 ) -> tuple[np.ndarray, str, float | None, float]:
     """Build and solve the MCLP/LSCP (optionally capacitated) with HiGHS.
 
-    Columns: x_j (open candidate j) then z_i (block i covered) or, with a capacity,
-    y_ij (share of block i served by j) for every coverage pair.
+    Returns the chosen sites, HiGHS's status, the gap (integer models) and the objective.
     """
-    import highspy
-
-    m, n = cover.shape
-    inf = highspy.kHighsInf
-    cov = cover.tocsc()  # column i: the candidates covering block i
     if capacity is None:
-        # rows 0..n-1: z_i - sum_j a_ij x_j <= 0 ; then the cardinality or coverage row
-        x_rows = [cover.tocoo()]  # x_j appears in the rows of the blocks it covers
-        coo = x_rows[0]
-        x_entries = (coo.col, coo.row, -np.ones(coo.nnz))  # (row, col, value)
-        z_entries = (np.arange(n), m + np.arange(n), np.ones(n))
-        n_cols = m + n
-        extra_row = n
-        if need is None:
-            card = (np.full(m, extra_row), np.arange(m), np.ones(m))
-            parts = [x_entries, z_entries, card]
-            row_lower = np.r_[np.full(n, -inf), -inf]
-            row_upper = np.r_[np.zeros(n), float(k or 0)]
-            cost = np.r_[np.zeros(m), w]
-            sense = highspy.ObjSense.kMaximize
-        else:
-            cov_row = (np.full(n, extra_row), m + np.arange(n), w.astype(float))
-            parts = [x_entries, z_entries, cov_row]
-            row_lower = np.r_[np.full(n, -inf), need]
-            row_upper = np.r_[np.zeros(n), inf]
-            cost = np.r_[np.ones(m), np.zeros(n)]
-            sense = highspy.ObjSense.kMinimize
-        col_upper = np.ones(n_cols)
-        n_rows = n + 1
-        int_cols = m
+        model = _covering_model(cover, w, k, need)
     else:
-        pairs = cover.tocoo()
-        p = pairs.nnz
-        hh = households if households is not None else np.ones(n)
-        # columns: x (m), y (p); rows: per block sum_j y_ij <= 1 (n), per site
-        # sum_i h_i y_ij - cap x_j <= 0 (m), cardinality (1)
-        blk = (pairs.col, m + np.arange(p), np.ones(p))
-        cap_y = (n + pairs.row, m + np.arange(p), hh[pairs.col].astype(float))
-        cap_x = (n + np.arange(m), np.arange(m), -float(capacity) * np.ones(m))
-        last = n + m
-        if need is None:
-            card = (np.full(m, last), np.arange(m), np.ones(m))
-            parts = [blk, cap_y, cap_x, card]
-            row_lower = np.r_[np.full(n, -inf), np.full(m, -inf), -inf]
-            row_upper = np.r_[np.ones(n), np.zeros(m), float(k or 0)]
-            cost = np.r_[np.zeros(m), w[pairs.col].astype(float)]
-            sense = highspy.ObjSense.kMaximize
-        else:
-            cov_row = (np.full(p, last), m + np.arange(p), w[pairs.col].astype(float))
-            parts = [blk, cap_y, cap_x, cov_row]
-            row_lower = np.r_[np.full(n, -inf), np.full(m, -inf), need]
-            row_upper = np.r_[np.ones(n), np.zeros(m), inf]
-            cost = np.r_[np.ones(m), np.zeros(p)]
-            sense = highspy.ObjSense.kMinimize
-        n_cols = m + p
-        col_upper = np.ones(n_cols)
-        n_rows = n + m + 1
-        int_cols = m
-    del cov
-    r = np.concatenate([pp[0] for pp in parts]).astype(np.int64)
-    c = np.concatenate([pp[1] for pp in parts]).astype(np.int64)
-    v = np.concatenate([pp[2] for pp in parts]).astype(float)
-    a = sp.csc_matrix((v, (r, c)), shape=(n_rows, n_cols))
-    a.sum_duplicates()
-    lp = highspy.HighsLp()
-    lp.num_col_ = n_cols
-    lp.num_row_ = n_rows
-    lp.sense_ = sense
-    lp.col_cost_ = cost.astype(float)
-    lp.col_lower_ = np.zeros(n_cols)
-    lp.col_upper_ = col_upper
-    lp.row_lower_ = row_lower.astype(float)
-    lp.row_upper_ = row_upper.astype(float)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = a.indices.astype(np.int32)
-    lp.a_matrix_.value_ = a.data
-    if integer:
-        lp.integrality_ = [highspy.HighsVarType.kInteger] * int_cols + [
-            highspy.HighsVarType.kContinuous
-        ] * (n_cols - int_cols)
+        model = _capacitated_model(cover, w, k, need, capacity, households)
     h = _quiet_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("mip_rel_gap", 1e-6)
-    h.passModel(lp)
+    h.passModel(_highs_lp(model, integer=integer))
     h.run()
     status = h.modelStatusToString(h.getModelStatus())
     sol = np.asarray(h.getSolution().col_value)
     info = h.getInfo()
-    objective = float(info.objective_function_value)
-    chosen = np.flatnonzero(sol[:m] > 0.5) if len(sol) else np.zeros(0, np.int64)
+    chosen = np.flatnonzero(sol[: cover.shape[0]] > 0.5) if len(sol) else np.zeros(0, np.int64)
     gap: float | None = None
     if integer:
         gap = float(info.mip_gap) if math.isfinite(info.mip_gap) else None
         if status == "Optimal":
             gap = 0.0 if gap is None else min(gap, 1e-6) if gap < 1e-6 else gap
-    return chosen.astype(np.int64), status, gap, objective
+    return chosen.astype(np.int64), status, gap, float(info.objective_function_value)
+
+
+def _highs_lp(model: _Model, *, integer: bool) -> Any:
+    """The model as a ``highspy.HighsLp`` (integer site columns if ``integer``)."""
+    import highspy
+
+    r, c, v = (np.concatenate([e[i] for e in model.entries]) for i in range(3))
+    a = sp.csc_matrix(
+        (v.astype(float), (r.astype(np.int64), c.astype(np.int64))),
+        shape=(model.n_rows, model.n_cols),
+    )
+    a.sum_duplicates()
+    inf = highspy.kHighsInf
+    lp = highspy.HighsLp()
+    lp.num_col_ = model.n_cols
+    lp.num_row_ = model.n_rows
+    lp.sense_ = highspy.ObjSense.kMaximize if model.maximise else highspy.ObjSense.kMinimize
+    lp.col_cost_ = model.cost.astype(float)
+    lp.col_lower_ = np.zeros(model.n_cols)
+    lp.col_upper_ = np.ones(model.n_cols)
+    lp.row_lower_ = np.nan_to_num(model.row_lower.astype(float), neginf=-inf, posinf=inf)
+    lp.row_upper_ = np.nan_to_num(model.row_upper.astype(float), neginf=-inf, posinf=inf)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = a.indices.astype(np.int32)
+    lp.a_matrix_.value_ = a.data
+    if integer:
+        kinds = highspy.HighsVarType
+        lp.integrality_ = [kinds.kInteger] * model.n_int + [kinds.kContinuous] * (
+            model.n_cols - model.n_int
+        )
+    return lp
 
 
 def _quiet_highs() -> Any:
@@ -796,8 +909,6 @@ def _rerun(
     a: Assessment, sites: gpd.GeoDataFrame, provides: Sequence[str], table: Any
 ) -> Assessment:
     """The assessment with one facility per (site, category it provides) added."""
-    from .assess import assess
-
     inp = a.inputs
     cat_col = inp["category"]
     fac = inp["facilities"]
@@ -830,4 +941,5 @@ def _rerun(
             communities=inp["communities"],
             entrances=inp["entrances"],
             category=cat_col,
+            reference_year=inp["reference_year"],
         )

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .network import RawNetwork
+from .sources.networks import RawNetwork
 
 _CLASSES = np.array(["residential", "tertiary", "secondary", "primary", "footway", "service"])
 _CLASS_P = np.array([0.45, 0.15, 0.1, 0.05, 0.2, 0.05])

@@ -1,121 +1,15 @@
-"""assess on a test town drawn here, every answer computed by hand.
-
-::
-
-    y=3000  W1.                  R2.                    library          +
-            N street: (0,3000) ------------------------ (6000,3000) ---- (8000,3000)
-                                                                           | bridge
-    y=0     U1.   cs  F_A   U2  park msm  R1. F_B                          |
-            S street: (0,0) ----------------------------------------------- (8000,0)
-
-    communities: 东风社区 urban (x 0..2000, y -500..500), street 东风街道
-                 石岗村 rural PRD (x 2000..8000, y -500..3500), street 石岗镇
-                 西村 rural east Guangdong (x 0..2000, y 2500..3500), street 石岗镇
-
-The two streets meet only over the bridge at x = 8000. Walking is 4 km/h, so a trip of
-d metres takes 0.9 d seconds: 15 min = 1000 m, 10 min = 666.7 m, 30 min = 2000 m;
-cycling 12 km/h for 15 min = 3000 m. Blocks are points (their connector to the street
-is their distance to it).
-
-Blocks: U1 (500,100) pop 1000 hh 400; U2 (1800,-100) pop 600 hh 200 (new housing, 650 m2
-service floor area); R1 (3000,50) pop 300 hh 100; R2 (3000,3050) pop 200 hh 80;
-W1 (500,3050) pop 100 hh 30. Total 2200 residents.
-
-Facilities:
-- F_A at (1000,10): housekeeping, elderly_daycare, patient_escort, maternal_infant_care,
-  kindergarten (-> early_ed_childcare), supermarket (-> convenience_shopping), catering,
-  property_repair; recycling_point at (2500,5).
-- F_B at (3500,0): all nine life-circle categories.
-- culture_station "cs" at (400,-20); library at (6000,3000); park at (2000,0);
-  multi_sport_medium "msm" at (2100,-30) with 2,200 m2; community_service_station at
-  (1500,20).
-"""
+"""assess on the test town (tests/town.py, drawn there), every answer computed by hand."""
 
 from __future__ import annotations
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
-from helpers import X0, Y0, graph, points
+from town import LIFE, LIFE_IDS, town
 
 import planner
 
-LIFE = [
-    "housekeeping",
-    "elderly_daycare",
-    "patient_escort",
-    "maternal_infant_care",
-    "kindergarten",
-    "supermarket",
-    "catering",
-    "property_repair",
-]
-LIFE_IDS = [
-    "housekeeping",
-    "elderly_daycare",
-    "patient_escort",
-    "maternal_infant_care",
-    "early_ed_childcare",
-    "convenience_shopping",
-    "catering",
-    "property_repair",
-    "recycling_point",
-]
-
-
-def town():
-    xs = range(0, 8001, 1000)
-    nodes = {f"s{x}": (x, 0) for x in xs} | {f"n{x}": (x, 3000) for x in xs}
-    edges = [(f"s{a}", f"s{a + 1000}", {"highway": "residential"}) for a in xs if a < 8000]
-    edges += [(f"n{a}", f"n{a + 1000}", {"highway": "residential"}) for a in xs if a < 8000]
-    edges.append(("s8000", "n8000", {"highway": "residential"}))
-    net = planner.load_network(graph(nodes, edges), mode="walk")
-    xy, cats = [], []
-    for c in LIFE:
-        xy.append((1000, 10))
-        cats.append(c)
-    xy.append((2500, 5))
-    cats.append("recycling_point")
-    for c in [*LIFE, "recycling_point"]:
-        xy.append((3500, 0))
-        cats.append(c)
-    for p, c in [
-        ((400, -20), "culture_station"),
-        ((6000, 3000), "library"),
-        ((2000, 0), "park"),
-        ((2100, -30), "multi_sport_medium"),
-        ((1500, 20), "community_service_station"),
-    ]:
-        xy.append(p)
-        cats.append(c)
-    fac = points(xy, category=cats)
-    fac["area_m2"] = np.where(fac["category"] == "multi_sport_medium", 2200.0, np.nan)
-    blocks = points(
-        [(500, 100), (1800, -100), (3000, 50), (3000, 3050), (500, 3050)],
-        population=[1000.0, 600.0, 300.0, 200.0, 100.0],
-        households=[400.0, 200.0, 100.0, 80.0, 30.0],
-        new_housing=[False, True, False, False, False],
-        service_floor_area_m2=[np.nan, 650.0, np.nan, np.nan, np.nan],
-    ).set_index(pd.Index(["U1", "U2", "R1", "R2", "W1"]))
-
-    def box(x0, y0, x1, y1):
-        return shapely.box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1)
-
-    communities = gpd.GeoDataFrame(
-        {
-            "community": ["东风社区", "石岗村", "西村"],
-            "setting": ["urban", "rural", "rural"],
-            "region": ["prd", "prd", "east"],
-            "street": ["东风街道", "石岗镇", "石岗镇"],
-            "households": [600.0, 180.0, 30.0],
-            "service_floor_area_m2": [200.0, 50.0, np.nan],
-        },
-        geometry=[box(0, -500, 2000, 500), box(2000, -500, 8000, 3500), box(0, 2500, 2000, 3500)],
-        crs="EPSG:32650",
-    )
-    return net, fac, blocks, communities
+__all__ = ["LIFE", "town"]  # other test modules import the town from here too
 
 
 @pytest.fixture(scope="module")
@@ -160,8 +54,8 @@ def test_urban_15min_life_circle(result):
         "W1": None,
     }
     assert col(result, "urban_15min_life__missing") == {
-        "U1": "recycling_point",
-        "U2": "",
+        "U1": ["recycling_point"],
+        "U2": [],
         "R1": None,
         "R2": None,
         "W1": None,
@@ -191,7 +85,7 @@ def test_rural_half_hour_circle(result):
         "R2": 9,
         "W1": 9,
     }
-    assert col(result, "rural_30min_life__missing")["R2"] == ", ".join(LIFE_IDS)
+    assert col(result, "rural_30min_life__missing")["R2"] == LIFE_IDS
     assert result.summary.loc["rural_30min_life", "population_share"] == pytest.approx(300 / 600)
 
 
@@ -289,7 +183,8 @@ def test_targets(result):
     assert t[("service_facility_coverage", "urban")] == "pass"
     assert t[("service_facility_coverage", "rural_prd")] == "fail"
     assert t[("service_facility_coverage", "rural_other")] == "fail"
-    assert t[("street_service_center_coverage", "street")] == "pass"
+    # 东风街道 holds only a community station: no street-level centre (issue 13)
+    assert t[("street_service_center_coverage", "street")] == "fail"
     assert t[("street_service_center_coverage", "township")] == "fail"
     assert t[("elderly_daycare_streets", "all")] == "pass"
     assert t[("elderly_daycare_communities", "urban")] == "pass"
@@ -308,8 +203,11 @@ def test_targets(result):
 
 
 def test_each_category_and_mode_runs_once(monkeypatch):
-    """7 circles share engine passes: walk 19 categories, walk distance 3, bicycle 6, all
-    handed to the engine at once (so that they run side by side on its threads)."""
+    """7 circles share engine passes: walk 20 categories, walk distance 4, bicycle 6, all
+    handed to the engine at once (so that they run side by side on its threads).
+
+    The culture circles take 综合性文化服务中心 (culture_service_center) too.
+    """
     import importlib
 
     mod = importlib.import_module("planner.assess")
@@ -325,8 +223,8 @@ def test_each_category_and_mode_runs_once(monkeypatch):
     monkeypatch.setattr(mod, "category_times", counting)
     net, fac, blocks, communities = town()
     planner.assess(net, fac, blocks, communities=communities)
-    assert len(calls) == 19 + 3 + 6
-    assert batches == [19 + 3 + 6]
+    assert len(calls) == 20 + 4 + 6
+    assert batches == [20 + 4 + 6]
     assert {(m, s, lim) for m, s, lim in calls} == {
         ("walk", 4.0, 1800.0),
         ("walk", 3.6, 5000.0),
@@ -426,7 +324,7 @@ def test_bad_input():
 
 def test_to_files_keeps_block_ids(result, tmp_path):
     # Unnamed string index: the ids must survive the export.
-    path = next(p for p in result.to_files(tmp_path, formats=["csv"]) if "_blocks" in p)
+    path = next(p for p in result.to_files(tmp_path, formats=["csv"]) if "_blocks" in p.name)
     ids = pd.read_csv(path, encoding="utf-8-sig").iloc[:, 0].tolist()
     assert ids == ["U1", "U2", "R1", "R2", "W1"]
 
@@ -434,12 +332,14 @@ def test_to_files_keeps_block_ids(result, tmp_path):
     b = result.blocks
     result.blocks = b.assign(block_id=b.index.to_numpy()).rename_axis("block_id")
     try:
-        path = next(p for p in result.to_files(tmp_path / "a", formats=["csv"]) if "_blocks" in p)
+        paths = result.to_files(tmp_path / "a", formats=["csv"])
+        path = next(p for p in paths if "_blocks" in p.name)
         header = pd.read_csv(path, encoding="utf-8-sig", nrows=0).columns.tolist()
         assert sum(h.startswith("block_id") for h in header) == 1
         # Same name, different values: both kept, the index renamed.
         result.blocks = b.assign(block_id=range(5)).rename_axis("block_id")
-        path = next(p for p in result.to_files(tmp_path / "b", formats=["csv"]) if "_blocks" in p)
+        paths = result.to_files(tmp_path / "b", formats=["csv"])
+        path = next(p for p in paths if "_blocks" in p.name)
         frame = pd.read_csv(path, encoding="utf-8-sig")
         assert frame["block_id_index"].tolist() == ["U1", "U2", "R1", "R2", "W1"]
         assert frame["block_id"].tolist() == [0, 1, 2, 3, 4]

@@ -239,3 +239,27 @@ def test_derive_blocks_helsinki(helsinki_walk):
     assert hull == pytest.approx(1.657, abs=0.005)
     assert (b["population_source"] == "buildings").sum() == 37
     assert b["population"].sum() == pytest.approx(21613, rel=0.01)
+
+
+def test_communities_counts_read_as_planners_write_them(tmp_path):
+    """A communities file's 户数 and 社区服务用房面积 in a bureau's spelling become numbers
+    (the floor-area target reads them), and one warning names what could not be read."""
+    com = gpd.GeoDataFrame(
+        {
+            "社区名称": ["东风社区", "西村", "南街"],
+            "户数（户）": ["1,200户", "９８０", "约一千"],
+            "社区服务用房面积": ["600㎡", "0.1万", "350平方米"],
+        },
+        geometry=[box(0, 0, 10, 10), box(20, 0, 30, 10), box(40, 0, 50, 10)],
+        crs="EPSG:32650",
+    )
+    path = tmp_path / "communities.gpkg"
+    com.to_file(path)
+    with pytest.warns(
+        PlannerWarning, match=r"'户数（户）' \(households\) is not a number in 1 rows: 南街"
+    ):
+        out = planner.read_communities(path)
+    assert out["households"].tolist()[:2] == [1200.0, 980.0]
+    assert math.isnan(out["households"].iloc[2])
+    assert out["service_floor_area_m2"].tolist() == [600.0, 1000.0, 350.0]
+    assert out["户数（户）"].tolist() == ["1,200户", "９８０", "约一千"]  # the file's own kept

@@ -201,3 +201,189 @@ def test_load_facilities_xml_equals_pbf_rules(tmp_path):
     assert park.geometry.x == pytest.approx(113.312) and park.geometry.y == pytest.approx(23.11)
     assert 40_000 < park["area_m2"] < 60_000  # ~205 m x 222 m
     assert np.isnan(fac[fac["category"] == "kindergarten"]["area_m2"].iloc[0])
+
+
+# --- Amap's typecode table (../shared/data/amap_typecodes.csv) -----------------------------
+
+#: Reviewed allow-list: the Amap 小类 (or "中类:<name>" for a whole 中类) each category may
+#: take through its typecodes. A code whose 小类 is not listed here fails the test below.
+AMAP_ALLOWED = {
+    "kindergarten": {"幼儿园"},
+    "primary_school": {"小学"},
+    "middle_school": {"中学"},
+    "community_school": {"成人教育"},
+    "library": {"图书馆"},
+    "health_center": {"卫生院"},
+    "clinic": {"诊所"},
+    "hospital": {"综合医院", "三级甲等医院"},
+    "pharmacy": {"药房"},
+    "maternal_infant_care": {"婴儿服务场所"},
+    "property_repair": {"维修站点"},
+    "convenience": {"中类:便民商店/便利店"},
+    "supermarket": {"超市", "家乐福", "沃尔玛", "华润", "北京华联", "上海华联", "麦德龙"}
+    | {"乐天玛特", "华堂", "卜蜂莲花", "惠康超市", "百佳超市"},
+    "wet_market": {"农副产品市场", "果品市场", "蔬菜市场", "水产海鲜市场"},
+    "catering": {"餐饮相关", "中类:中餐厅", "中类:外国餐厅", "中类:快餐厅"},
+    "laundry": {"洗衣店"},
+    "hairdresser": {"美容美发店"},
+    "post_office": {"邮局", "邮政速递"},
+    "parcel_point": {"物流速递"},
+    "bank": {"中类:银行"},
+    "public_toilet": {"公共厕所", "男洗手间", "女洗手间", "残障洗手间/无障碍洗手间"},
+    "police": {"公安警察"},
+    "culture_center": {"文化宫"},
+    "outdoor_fitness": {"户外健身场所"},
+    "multi_sport_small": {"网球场", "篮球场馆", "乒乓球馆", "羽毛球场"},
+    "multi_sport_large": {"足球场"},
+    "sports_hall": {"综合体育馆", "游泳馆", "健身中心"},
+    "park": {"公园广场", "公园", "城市广场"},
+}
+#: Codes of the newer edition only (../shared/data/SOURCES.md): valid, but their 小类 is
+#: not in the reference copy, so a category using one needs its own review.
+NEWER_EDITION = {"023301", "023500", "033401", "033600", "072101", "110210", "991500"}
+
+
+@pytest.fixture(scope="module")
+def amap_table():
+    path = shared_file("amap_typecodes.csv")
+    table = pd.read_csv(path, dtype=str, encoding="utf-8")
+    assert len(table) == 864  # the reference copy the allow-list was reviewed against
+    return table
+
+
+def _covered(code, table):
+    return table[table["typecode"].str.startswith(code)]
+
+
+def test_every_amap_code_exists_and_its_subcategory_fits(amap_table):
+    ct = categories()
+    with_codes = {cid for cid, c in ct.categories.items() if c.amap_codes}
+    assert with_codes == set(AMAP_ALLOWED)  # every coded category reviewed, none stale
+    for cid, cat in ct.categories.items():
+        for code in cat.amap_codes:
+            assert code.isdigit() and len(code) in (2, 4, 6), (cid, code)
+            hit = _covered(code, amap_table)
+            if len(hit) == 0:
+                assert code in NEWER_EDITION, f"{cid}: typecode {code} is not in Amap's table"
+                pytest.fail(f"{cid}: {code} is a newer-edition code: review it by hand")
+            allowed = AMAP_ALLOWED[cid]
+            fits = hit["sub_category"].isin(allowed) | ("中类:" + hit["mid_category"]).isin(allowed)
+            assert fits.all(), f"{cid}: {code} covers {hit.loc[~fits, 'sub_category'].tolist()}"
+        for prefix in cat.amap_keyword_codes:
+            assert len(_covered(prefix, amap_table)), f"{cid}: keyword code {prefix} unknown"
+
+
+def test_allow_list_check_can_fail(amap_table):
+    """The check above catches the mappings issue 13 found wrong."""
+    wrong = {"outdoor_fitness": "080109", "culture_center": "1409", "wet_market": "0607"}
+    for cid, code in wrong.items():
+        hit = _covered(code, amap_table)
+        assert not hit["sub_category"].isin(AMAP_ALLOWED[cid]).all(), (cid, code)
+    assert len(_covered("080120", amap_table)) == 0  # no such code: the existence check fails
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("080108", {"outdoor_fitness"}),  # 户外健身场所
+        ("080109", set()),  # 海滨浴场, a bathing beach
+        ("080104", {"multi_sport_small"}),  # 篮球场馆
+        ("080118", {"multi_sport_small"}),  # 羽毛球场
+        ("080112", {"multi_sport_small"}),  # 乒乓球馆
+        ("080105", {"multi_sport_large"}),  # 足球场
+        ("080110", {"sports_hall"}),  # 游泳馆
+        ("080101", {"sports_hall"}),  # 综合体育馆
+        ("080106", set()),  # 滑雪场
+        ("080107", set()),  # 溜冰场
+        ("080102", set()),  # 保龄球馆
+        ("080113", set()),  # 台球厅
+        ("140900", set()),  # 档案馆, archives
+        ("140800", {"culture_center"}),  # 文化宫
+        ("060701", set()),  # 小商品市场
+        ("060702", set()),  # 旧货市场
+        ("060703", {"wet_market"}),
+        ("060706", {"wet_market"}),
+        ("110101", {"park"}),
+        ("110105", {"park"}),
+        ("110102", set()),  # 动物园
+        ("110103", set()),  # 植物园
+        ("110104", set()),  # 水族馆
+        ("090102", {"health_center"}),  # 卫生院, not a hospital
+        ("060411", set()),  # 屈臣氏
+        ("050500", set()),  # 咖啡厅
+        ("120304", set()),  # 社区中心 without a telling name
+    ],
+)
+def test_amap_codes_from_issue_13(code, expected):
+    pairs = categories().match_amap(pd.Series([code]), pd.Series(["某某"]))
+    assert set(pairs["category"]) == expected
+
+
+LEVELS = [
+    # name, Amap typecode, expected: "street", "community" or None
+    ("福田街道办事处", "130105", "street"),
+    ("东门街党群服务中心", "130106", "street"),
+    ("东门街道党群服务中心", "120304", "street"),
+    ("东门街道综合服务中心", "130106", "street"),
+    ("东门街道社区服务中心", "130106", "street"),
+    ("石岗镇党群服务中心", "130105", "street"),
+    ("水口乡党群服务中心", "130105", "street"),
+    ("石岗镇人民政府", "130105", "street"),
+    ("福山社区党群服务中心", "120304", "community"),
+    ("石岗村党群服务中心", "130106", "community"),
+    ("福山社区服务站", "130106", "community"),
+    ("福山社区居委会", "130106", "community"),
+    ("石岗村村委会", "130106", "community"),
+    ("石岗村民委员会", "130106", "community"),
+    ("福田街道办事处福山社区居委会", "130106", "community"),  # the last unit named
+    ("新镇社区党群服务中心", "120304", "community"),  # a community called 新镇
+    ("某某花园社区中心", "120304", None),  # a residential clubhouse
+]
+
+
+def test_street_level_told_from_community_level_by_name():
+    ct = categories()
+    names = pd.Series([n for n, _, _ in LEVELS])
+    codes = pd.Series([c for _, c, _ in LEVELS])
+    level = {"community_service_center": "street", "community_service_station": "community"}
+    only = list(level)
+    amap = ct.match_amap(codes, names, only=only)
+    osm = ct.match_osm(pd.DataFrame({"office": "government", "name": names}), only=only)
+    for pairs in (amap, osm):
+        got = {i: set() for i in range(len(LEVELS))}
+        for row, cat in zip(pairs["row"], pairs["category"], strict=True):
+            got[int(row)].add(level[cat])
+        for i, (name, _, expected) in enumerate(LEVELS):
+            assert got[i] == ({expected} if expected else set()), name
+
+
+def test_new_categories_of_the_plan():
+    ct = categories()
+    rows = [
+        ("某某社区老年人活动中心", "120304", "elderly_activity_center"),
+        ("石岗村老年活动室", "", "elderly_activity_center"),
+        ("福山社区综合性文化服务中心", "130106", "culture_service_center"),
+        ("福田街道司法所", "130105", "judicial_office"),
+        ("福山社区公共法律服务工作室", "130106", "legal_service_station"),
+        ("福山社区人民调解委员会", "130106", "legal_service_station"),
+        ("福山社区警务室", "130501", "police_post"),
+        ("福田派出所", "130501", "police"),
+    ]
+    pairs = ct.match_amap(pd.Series([r[1] for r in rows]), pd.Series([r[0] for r in rows]))
+    got = pairs.groupby("row")["category"].agg(set).to_dict()
+    for i, (name, _, cat) in enumerate(rows):
+        assert cat in got.get(i, set()), name
+    assert "police" not in got[6]  # a community police office is not a police station
+    assert "culture_station" not in got[2]
+    assert ct.members("elderly_facilities") == ("elderly_daycare", "elderly_activity_center")
+    assert ct.members("public_legal_service") == ("judicial_office", "legal_service_station")
+    tags = pd.DataFrame(
+        {
+            "amenity": ["community_centre", "police", "police"],
+            "community_centre:for": ["senior", None, None],
+            "name": [None, "福山社区警务室", "福田派出所"],
+        }
+    )
+    osm = ct.match_osm(tags).groupby("row")["category"].agg(set).to_dict()
+    assert "elderly_activity_center" in osm[0]
+    assert osm[1] == {"police_post"} and osm[2] == {"police"}

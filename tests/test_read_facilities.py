@@ -62,7 +62,7 @@ def test_gbk_csv_with_chinese_columns_round_trips(tmp_path):
     assert set(gdf["source_crs"]) == {"WGS-84"}
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before  # never modified
 
-    fac = read_facilities(path, category="kindergarten")
+    fac = read_facilities(path, category_value="kindergarten")
     assert fac["name"].tolist() == NAMES  # 名称 is a name column
     assert fac["category"].tolist() == ["kindergarten"] * 3
     assert fac.attrs["encoding"] == "gb18030"
@@ -346,18 +346,42 @@ def test_category_column_with_map_and_unknown_values(tmp_path):
     assert fac["source_row"].tolist() == [0, 1, 2, 3]
 
 
-def test_category_as_a_constant_id_and_a_group(tmp_path):
+def test_category_value_is_one_id_for_every_row(tmp_path):
     path = tmp_path / "kg.csv"
     pd.DataFrame({"title": NAMES, "lng": LON, "lat": LAT}).to_csv(path, index=False)
-    fac = read_facilities(path, category="kindergarten")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the new call warns about nothing
+        fac = read_facilities(path, category_value="kindergarten")
     assert fac["category"].tolist() == ["kindergarten"] * 3
     assert fac["name"].tolist() == NAMES
     assert fac.attrs["unmatched"] == 0
-    assert read_facilities(path, category="early_ed_childcare")["category"].iloc[0] == (
-        "early_ed_childcare"
-    )
+    group = read_facilities(path, category_value="early_ed_childcare")
+    assert group["category"].iloc[0] == "early_ed_childcare"
+    mapped = read_facilities(path, category_value="幼儿园", category_map={"幼儿园": "kindergarten"})
+    assert mapped["category"].tolist() == ["kindergarten"] * 3
+    with pytest.raises(InputError, match=r"category_value='kindergarden' is not a known.*'kinder"):
+        read_facilities(path, category_value="kindergarden")
+
+
+def test_old_call_with_a_category_id_still_works_with_a_deprecation_warning(tmp_path):
+    path = tmp_path / "kg.csv"
+    pd.DataFrame({"title": NAMES, "lng": LON, "lat": LAT}).to_csv(path, index=False)
+    with pytest.warns(DeprecationWarning, match=r"category= names a column.*category_value="):
+        old = read_facilities(path, category="kindergarten")
+    new = read_facilities(path, category_value="kindergarten")
+    pd.testing.assert_frame_equal(pd.DataFrame(old), pd.DataFrame(new))
     with pytest.raises(InputError, match=r"'kindergarden' is neither a column.*'kindergarten'"):
         read_facilities(path, category="kindergarden")
+    with pytest.warns(DeprecationWarning):  # the old call's constant mapped by category_map
+        mapped = read_facilities(path, category="幼儿园", category_map={"幼儿园": "kindergarten"})
+    assert mapped["category"].tolist() == ["kindergarten"] * 3
+    # a column of that name is always the column, never the id
+    pd.DataFrame({"title": NAMES, "lng": LON, "lat": LAT, "park": ["park"] * 3}).to_csv(
+        path, index=False
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_facilities(path, category="park")["category"].tolist() == ["park"] * 3
 
 
 def test_rules_table_is_used(tmp_path):
@@ -503,7 +527,7 @@ def test_invalid_geometry_is_repaired(tmp_path):
     assert gdf.geometry.is_valid.all()
     assert gdf.geometry.iloc[0].geom_type == "MultiPolygon"
     with pytest.warns(PlannerWarning, match="repaired 1 invalid"):
-        fac = read_facilities(path, category="park")
+        fac = read_facilities(path, category_value="park")
     assert fac["area_m2"].iloc[0] > 0
 
 
@@ -545,7 +569,7 @@ def test_unknown_suffix_and_missing_file(tmp_path):
     with pytest.raises(InputError, match=r"'pois.dwg': cannot read .dwg files.*\.csv.*\.gpkg"):
         read_layer(odd)
     with pytest.raises(InputError, match=r"facilities file '.*nowhere.csv' does not exist"):
-        read_facilities(tmp_path / "nowhere.csv", category="park")
+        read_facilities(tmp_path / "nowhere.csv", category_value="park")
 
 
 def test_options_that_do_not_apply(tmp_path):
@@ -571,12 +595,18 @@ def test_exactly_one_of_category_and_category_from(tmp_path):
     pd.DataFrame({"name": NAMES, "typecode": ["141204"] * 3, "lng": LON, "lat": LAT}).to_csv(
         path, index=False
     )
-    with pytest.raises(InputError, match=r"exactly one of category= .* and category_from="):
+    with pytest.raises(
+        InputError, match=r"exactly one of category= .*, category_from= .* and category_value="
+    ):
         read_facilities(path, category="kindergarten", category_from="typecode")
     with pytest.raises(InputError, match=r"exactly one of category="):
+        read_facilities(path, category_value="kindergarten", category="typecode")
+    with pytest.raises(InputError, match=r"exactly one of category="):
         read_facilities(path)
-    with pytest.raises(MissingColumnError, match=r"no column 'type_code'.*'typecode'"):
-        read_facilities(path, category_from="type_code")
+    with pytest.raises(MissingColumnError, match=r"no column 'typecodes'.*Did you mean 'typecode'"):
+        read_facilities(path, category_from="typecodes")
+    # headers are compared without case, width and punctuation: this is the same column
+    assert len(read_facilities(path, category_from="Type_Code")) == 3
 
 
 # --- real data ---------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from helpers import points
-from test_assess_town import town
+from town import town
 
 import planner
 from planner.errors import InputError, PlannerWarning

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,16 +22,37 @@ import shapely
 
 from .. import settings
 from .._log import log
-from ..errors import InputError, MissingColumnError, PlannerWarning, closest
-from ..modes import _DRIVABLE
+from ..errors import InputError, PlannerWarning
+from ..modes import DRIVABLE
+from ._columns import (
+    COMMUNITY,
+    COMMUNITY_COUNTS,
+    COMMUNITY_NAME,
+    HOUSEHOLDS,
+    NAME,
+    POPULATION,
+    REGION,
+    SETTING,
+    STREET,
+    Field,
+    find_column,
+    require_column,
+)
+from ._numbers import read_numbers
+from ._sniff import check_file, pbf_errors, reading
+from .files import read_layer
 
-POPULATION_COLUMNS = ("population", "pop", "人口", "常住人口", "人口数", "居住人口", "户籍人口")
-HOUSEHOLD_COLUMNS = ("households", "hh", "户数", "住户数", "户")
-NAME_COLUMNS = ("name", "名称", "小区名称", "小区", "地块名称", "地块编号", "title")
-COMMUNITY_COLUMNS = ("community", "社区", "社区名称", "所属社区", "村", "村委会", "社区(村)")
-STREET_COLUMNS = ("street", "街道", "乡镇", "镇街", "街道乡镇", "街镇", "township")
-SETTING_COLUMNS = ("setting", "城乡", "城乡属性", "urban_rural", "类型")
-REGION_COLUMNS = ("region", "区域", "片区", "地区")
+# Columns read_layer adds: never the column asked for, not listed as present.
+_ADDED = ("source_file", "source_row", "source_crs")
+#: Headers found by default (compared without case, width, spaces or punctuation; see
+#: planner.sources._columns, shared by every reader).
+POPULATION_COLUMNS = POPULATION.aliases
+HOUSEHOLD_COLUMNS = HOUSEHOLDS.aliases
+NAME_COLUMNS = NAME.aliases
+COMMUNITY_COLUMNS = COMMUNITY.aliases
+STREET_COLUMNS = STREET.aliases
+SETTING_COLUMNS = SETTING.aliases
+REGION_COLUMNS = REGION.aliases
 
 URBAN = {"urban", "城市", "城镇", "城", "社区", "u", "city", "town"}
 RURAL = {"rural", "农村", "乡村", "村", "r", "village"}
@@ -57,25 +79,19 @@ CITY_REGION = {
 
 
 def _find(
-    df: pd.DataFrame, given: str | None, candidates: tuple[str, ...], what: str, file: str
-) -> str | None:
-    """The column holding ``what``: the given name (must exist) or a detected one."""
-    if given is not None:
-        if given not in df.columns:
-            present = [c for c in df.columns if c != "geometry"]
-            msg = (
-                f"{file}: no column {given!r} for {what}; columns present: {present}."
-                f"{closest(given, map(str, df.columns))}"
-            )
-            raise MissingColumnError(msg)
-        return given
-    lower = {str(c).strip().lower(): c for c in df.columns}
-    hits = [lower[c] for c in candidates if c in lower]
-    return hits[0] if hits else None
+    df: pd.DataFrame, given: str | None, field: Field, file: str, given_as: str | None = None
+) -> Any | None:
+    """The column holding ``field``: the given name (must exist) or a detected one."""
+    return find_column(df.columns, field, given=given, given_as=given_as, where=file, skip=_ADDED)
 
 
-def _setting_values(values: pd.Series, file: str, column: str) -> pd.Series:
-    text = values.astype("string").str.strip().str.lower()
+def setting_values(values: pd.Series, file: str, column: str) -> pd.Series:
+    """Urban/rural values in any accepted spelling as "urban", "rural" or NA.
+
+    Raises :class:`planner.errors.InputError` naming ``file`` and ``column`` on a value
+    that is neither.
+    """
+    text = values.astype("string").str.normalize("NFKC").str.strip().str.lower()
     out = pd.Series(pd.NA, index=values.index, dtype="string")
     out[text.isin(URBAN)] = "urban"
     out[text.isin(RURAL)] = "rural"
@@ -90,8 +106,8 @@ def _setting_values(values: pd.Series, file: str, column: str) -> pd.Series:
 
 
 def _region_values(values: pd.Series, file: str, column: str) -> pd.Series:
-    text = values.astype("string").str.strip().str.lower()
-    out = text.map(lambda v: REGION_ALIASES.get(v, v) if isinstance(v, str) else v)
+    text = values.astype("string").str.normalize("NFKC").str.strip().str.lower()
+    out = text.replace(REGION_ALIASES)
     for city, region in CITY_REGION.items():  # city names ("广州市") give their region class
         out = out.mask(text.str.contains(city, regex=False).fillna(False), region)
     bad = out.notna() & ~out.isin(REGIONS)
@@ -108,44 +124,74 @@ def _region_values(values: pd.Series, file: str, column: str) -> pd.Series:
 def _column_or_constant(
     df: pd.DataFrame,
     given: str | None,
-    candidates: tuple[str, ...],
-    what: str,
+    field: Field,
     read: Callable[[pd.Series, str, str], pd.Series],
     file: str,
+    given_as: str,
 ) -> Any:
     """A setting/region column read with ``read``; or, when ``given`` names no column but
     is itself a value ("农村", "广州市"), that value for every row; NA when absent."""
     if given is not None and given not in df.columns:
         with contextlib.suppress(InputError):
-            value = read(pd.Series([given], dtype="string"), file, what).iloc[0]
+            value = read(pd.Series([given], dtype="string"), file, field.what).iloc[0]
             if not pd.isna(value):
                 return str(value)
-    col = _find(df, given, candidates, what, file)
-    return read(df[col], file, col) if col else pd.NA
+    col = _find(df, given, field, file, given_as)
+    return read(df[col], file, str(col)) if col is not None else pd.NA
 
 
-def _population(values: pd.Series, file: str, column: str) -> pd.Series:
-    num = pd.to_numeric(values, errors="coerce")
-    bad_text = values.notna() & num.isna()
-    neg = num < 0
-    if neg.any():
-        rows = values.index[neg.to_numpy()][:5].tolist()
+def _block_index(gdf: gpd.GeoDataFrame, id: str | None, file: str) -> gpd.GeoDataFrame:
+    """The blocks indexed by their id column (kept as a column); duplicates are an error."""
+    if id is None:
+        return gdf.copy()
+    key = _find(gdf, id, Field("the block id", ()), file, "id")
+    dup = gdf[key].duplicated(keep=False)
+    if dup.any():
         msg = (
-            f"{file}: column {column!r} has {int(neg.sum())} negative values (rows {rows}); "
-            "population and households must be zero or more."
+            f"{file}: column {key!r} should identify blocks but has duplicate values "
+            f"{gdf.loc[dup, key].unique()[:5].tolist()}; fix them or pass another id column."
         )
         raise InputError(msg)
-    missing = num.isna()
-    if missing.any():
-        first = values[bad_text].iloc[0] if bad_text.any() else None
-        warnings.warn(
-            f"{file}: column {column!r} is empty or not a number in {int(missing.sum())} rows"
-            + (f" (e.g. {first!r})" if first is not None else "")
-            + "; they count as 0. Fill them in to count those residents.",
-            PlannerWarning,
-            stacklevel=3,
+    return gdf.set_index(key, drop=False)
+
+
+@dataclass(frozen=True)
+class _BlockColumns:
+    """The columns a blocks file names (None: detect by the field's aliases)."""
+
+    population: str | None = None
+    households: str | None = None
+    name: str | None = None
+    community: str | None = None
+    street: str | None = None
+    setting: str | None = None
+
+
+def _counts(out: gpd.GeoDataFrame, given: _BlockColumns, file: str) -> None:
+    """Population and households as numbers (empty and unreadable cells count as 0)."""
+    pop = _find(out, given.population, POPULATION, file, "population")
+    hh = _find(out, given.households, HOUSEHOLDS, file, "households")
+    if pop is not None:
+        out["population"] = read_numbers(
+            out[pop], where=file, column=str(pop), what="residents", empty="zero"
         )
-    return num.fillna(0.0).astype(np.float64)
+        out["population_source"] = "given"
+    if hh is not None:
+        out["households"] = read_numbers(
+            out[hh], where=file, column=str(hh), what="households", empty="zero"
+        )
+
+
+def _labels(out: gpd.GeoDataFrame, given: _BlockColumns, file: str) -> None:
+    """Name, community, street and setting under planner's names (where found)."""
+    texts = (("name", given.name, NAME), ("community", given.community, COMMUNITY))
+    for target, name, field in (*texts, ("street", given.street, STREET)):
+        col = _find(out, name, field, file, target)
+        if col is not None and col != target:
+            out[target] = out[col].astype("string")
+    se = _find(out, given.setting, SETTING, file, "setting")
+    if se is not None:
+        out["setting"] = setting_values(out[se], file, str(se))
 
 
 def standardise_blocks(
@@ -160,37 +206,11 @@ def standardise_blocks(
     id: str | None = None,
     file: str = "blocks",
 ) -> gpd.GeoDataFrame:
-    """Blocks with planner's column names (see :func:`read_blocks`)."""
-    out = gdf.copy()
-    if id is not None:
-        key = _find(out, id, (), "the block id", file)
-        dup = out[key].duplicated(keep=False)
-        if dup.any():
-            msg = (
-                f"{file}: column {key!r} should identify blocks but has duplicate values "
-                f"{out.loc[dup, key].unique()[:5].tolist()}; fix them or pass another id column."
-            )
-            raise InputError(msg)
-        out = out.set_index(key, drop=False)
-    pop = _find(out, population, POPULATION_COLUMNS, "population", file)
-    hh = _find(out, households, HOUSEHOLD_COLUMNS, "households", file)
-    nm = _find(out, name, NAME_COLUMNS, "block names", file)
-    com = _find(out, community, COMMUNITY_COLUMNS, "the community", file)
-    st = _find(out, street, STREET_COLUMNS, "the street/township", file)
-    se = _find(out, setting, SETTING_COLUMNS, "urban/rural setting", file)
-    if pop is not None:
-        out["population"] = _population(out[pop], file, pop)
-        out["population_source"] = "given"
-    if hh is not None:
-        out["households"] = _population(out[hh], file, hh)
-    if nm is not None and nm != "name":
-        out["name"] = out[nm].astype("string")
-    if com is not None and com != "community":
-        out["community"] = out[com].astype("string")
-    if st is not None and st != "street":
-        out["street"] = out[st].astype("string")
-    if se is not None:
-        out["setting"] = _setting_values(out[se], file, se)
+    """Blocks with planner's column names (see :func:`read_blocks`), in ``gdf``'s CRS."""
+    out = _block_index(gdf, id, file)
+    given = _BlockColumns(population, households, name, community, street, setting)
+    _counts(out, given, file)
+    _labels(out, given, file)
     return out
 
 
@@ -211,9 +231,19 @@ def read_blocks(
 ) -> gpd.GeoDataFrame:
     """Read planners' residential blocks (小区/地块 polygons, or points).
 
-    Columns are found by name when not given: population (人口, 常住人口, pop, ...),
+    Columns are found by name when not given: population (常住人口, 人口, pop, ...),
     households (户数, ...), name (名称, 小区名称, ...), community (社区, 村, ...),
-    street (街道, 乡镇, ...) and setting (城乡: urban/城市/城镇 or rural/农村/村).
+    street (街道, 乡镇, ...) and setting (城乡: urban/城市/城镇 or rural/农村/村). Headers
+    are compared without case, width, spaces, punctuation or a bracketed unit
+    (``常住人口（人）`` is 常住人口), by every reader alike.
+
+    Population and households are read as planners write them: ``1,980``, ``１９８０``,
+    ``1.2万``, ``1980人``; empty cells and cells that are not numbers count as 0, with
+    one warning giving their number and examples; a column with no number at all is an
+    error.
+
+    CRS rule: the result is in EPSG:4326 (``crs`` says what the file's coordinates are;
+    see :func:`planner.read_layer`).
 
     Returns
     -------
@@ -223,8 +253,6 @@ def read_blocks(
         ``population_source`` where found, plus the file's own columns and provenance.
         Indexed by ``id`` when given (duplicates are an error).
     """
-    from .files import read_layer
-
     gdf = read_layer(path, crs=crs, layer=layer, sheet=sheet, encoding=encoding, what="blocks")
     return standardise_blocks(
         gdf,
@@ -235,7 +263,7 @@ def read_blocks(
         street=street,
         setting=setting,
         id=id,
-        file=Path(path).name,
+        file=f"blocks file {Path(path).name!r}",
     )
 
 
@@ -266,15 +294,19 @@ def read_communities(
     street
         Column of the street/township (街道/乡镇) each community belongs to.
 
+    CRS rule: the result is in EPSG:4326 (``crs`` says what the file's coordinates are;
+    see :func:`planner.read_layer`).
+
     Returns
     -------
     geopandas.GeoDataFrame
         Polygons in EPSG:4326 with ``community``, ``setting``, ``region`` and ``street``
-        (when known) plus the file's columns.
+        (when known), the counts found by their headers (``population``,
+        ``households``, ``social_workers``, ``volunteers``, ``sports_instructors``,
+        ``social_organisations``, ``service_floor_area_m2``: floats read as planners
+        write them, ``"1,200户"``, ``"0.1万"``, ``"600㎡"``), plus the file's columns.
     """
-    from .files import read_layer
-
-    file = Path(path).name
+    file = f"communities file {Path(path).name!r}"
     gdf = read_layer(path, crs=crs, layer=layer, encoding=encoding, what="communities")
     return standardise_communities(
         gdf, name=name, setting=setting, region=region, street=street, file=file
@@ -290,15 +322,12 @@ def standardise_communities(
     street: str | None = None,
     file: str = "communities",
 ) -> gpd.GeoDataFrame:
-    """Communities with planner's column names (see :func:`read_communities`)."""
+    """Communities with planner's column names (see :func:`read_communities`), in
+    ``gdf``'s CRS."""
     out = gdf.copy()
-    nm = _find(out, name, (*COMMUNITY_COLUMNS, *NAME_COLUMNS, "qh"), "community names", file)
-    if nm is None:
-        msg = (
-            f"{file}: cannot tell which column holds community names; columns present: "
-            f"{[c for c in out.columns if c != 'geometry']}. Pass name='<column>'."
-        )
-        raise MissingColumnError(msg)
+    nm = require_column(
+        out.columns, COMMUNITY_NAME, given=name, given_as="name", where=file, skip=_ADDED
+    )
     out["community"] = out[nm].astype("string")
     dup = out["community"].duplicated(keep=False)
     if dup.any():
@@ -312,16 +341,27 @@ def standardise_communities(
     if not np.isin(types, [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON]).all():
         msg = f"{file}: communities must be polygons (社区/村 boundaries)."
         raise InputError(msg)
-    out["setting"] = _column_or_constant(
-        out, setting, SETTING_COLUMNS, "urban/rural setting", _setting_values, file
-    )
-    out["region"] = _column_or_constant(
-        out, region, REGION_COLUMNS, "region class", _region_values, file
-    )
-    st = _find(out, street, STREET_COLUMNS, "street/township", file)
+    out["setting"] = _column_or_constant(out, setting, SETTING, setting_values, file, "setting")
+    out["region"] = _column_or_constant(out, region, REGION, _region_values, file, "region")
+    st = _find(out, street, STREET, file, "street")
     if st is not None and st != "street":
         out["street"] = out[st].astype("string")
+    _community_counts(out, str(nm), file)
     return out
+
+
+def _community_counts(out: gpd.GeoDataFrame, name_col: str, file: str) -> None:
+    """Population, households, staff and service floor area found in a communities file,
+    as numbers under planner's names (read as planners write them: "1,200户", "0.1万")."""
+    taken = {name_col, "community", *_ADDED}
+    for target, field in COMMUNITY_COUNTS.items():
+        col = find_column(out.columns, field, skip=taken)
+        if col is None:
+            continue
+        taken.add(str(col))
+        out[target] = read_numbers(
+            out[col], where=file, column=str(col), what=target, keys=out["community"]
+        )
 
 
 def join_communities(blocks: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -361,7 +401,7 @@ def join_communities(blocks: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) ->
 
 #: Streets that bound blocks: what cars and pedestrians share (no footways, paths,
 #: tracks or service ways, so paths through a park do not cut it up).
-_ROAD_CLASSES = (_DRIVABLE - {"service", "track"}) | {"pedestrian"}
+_ROAD_CLASSES = (DRIVABLE - {"service", "track"}) | {"pedestrian"}
 #: Building types that are not homes; footprints of other types (including the common
 #: untyped ``building=yes``) count as residential floor area [I].
 _NON_RESIDENTIAL_BUILDINGS = {
@@ -446,6 +486,10 @@ def derive_blocks(
         Residents per hectare of block for the area-based estimate (default
         ``settings.default_density_per_ha``).
 
+    CRS rule: the blocks come back in the network's input CRS (``network.input_crs``:
+    EPSG:4326 for OSM files, downloads and WGS-84 road lines), as every result built from
+    a network does; areas are measured in its metric CRS.
+
     Returns
     -------
     geopandas.GeoDataFrame
@@ -454,7 +498,28 @@ def derive_blocks(
         and ``population_source`` ("buildings" or "area"); every population here is an
         estimate.
     """
-    metric = network.crs
+    blocks = _faces(network, boundaries, min_area_m2)
+    n_all = len(blocks)
+    blocks = _off_water(blocks, network, water)
+    blocks.index = pd.Index([f"block_{i}" for i in range(len(blocks))], name="block")
+    blocks["area_m2"] = blocks.area
+    bld = _osm_layer(network, "buildings") if isinstance(buildings, str) else buildings
+    floor = np.zeros(len(blocks))
+    if bld is not None and len(bld):
+        floor = _floor_area(blocks, bld.to_crs(network.crs))
+    blocks["floor_area_m2"] = floor
+    pop, source = _estimated_population(blocks, floor, total_population, density_per_ha)
+    blocks["population"] = pop
+    blocks["population_source"] = source
+    log(
+        f"derive_blocks: {len(blocks):,} blocks kept of {n_all:,} faces >= {min_area_m2:g} m2; "
+        f"population {pop.sum():,.0f} estimated from {source[0] if len(source) else '-'}"
+    )
+    return blocks.to_crs(network.input_crs)
+
+
+def _faces(network: Any, boundaries: str, min_area_m2: float) -> gpd.GeoDataFrame:
+    """The polygons the boundary streets enclose (in the network's metric CRS)."""
     lines = shapely.normalize(_boundary_lines(network, boundaries))
     # a two-way street drawn as two directed edges is one boundary
     lines = lines[~pd.Series(shapely.to_wkb(lines)).duplicated().to_numpy()]
@@ -464,21 +529,29 @@ def derive_blocks(
     if bad.any():  # overlapping ways can make self-touching faces: keep their polygon part
         fixed = shapely.make_valid(faces[bad])
         faces[bad] = [_largest_polygon(g) for g in fixed]
-    blocks = gpd.GeoDataFrame(geometry=faces, crs=metric)
-    n_all = len(blocks)
+    return gpd.GeoDataFrame(geometry=faces, crs=network.crs)
+
+
+def _off_water(
+    blocks: gpd.GeoDataFrame, network: Any, water: str | gpd.GeoDataFrame | None
+) -> gpd.GeoDataFrame:
+    """The faces less than half covered by water areas, renumbered from 0."""
     water_gdf = _osm_layer(network, "water") if isinstance(water, str) else water
     if water_gdf is not None and len(water_gdf):
-        wet = shapely.make_valid(water_gdf.to_crs(metric).geometry.make_valid().union_all())
+        faces = blocks.geometry.to_numpy()
+        wet = shapely.make_valid(water_gdf.to_crs(network.crs).geometry.make_valid().union_all())
         share = shapely.area(shapely.intersection(faces, wet)) / shapely.area(faces)
         blocks = blocks[share < 0.5]
-    blocks = blocks.reset_index(drop=True)
-    blocks.index = pd.Index([f"block_{i}" for i in range(len(blocks))], name="block")
-    blocks["area_m2"] = blocks.area
-    bld = _osm_layer(network, "buildings") if isinstance(buildings, str) else buildings
-    floor = np.zeros(len(blocks))
-    if bld is not None and len(bld):
-        floor = _floor_area(blocks, bld.to_crs(metric))
-    blocks["floor_area_m2"] = floor
+    return blocks.reset_index(drop=True)
+
+
+def _estimated_population(
+    blocks: gpd.GeoDataFrame,
+    floor: np.ndarray,
+    total_population: float | None,
+    density_per_ha: float | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Residents per block from floor area, else from land area; and how each was found."""
     if floor.sum() > 0:
         pop = floor / float(settings.floor_m2_per_person)
         source = np.where(floor > 0, "buildings", "none")
@@ -488,13 +561,7 @@ def derive_blocks(
         source = np.full(len(blocks), "area", dtype=object)
     if total_population is not None and pop.sum() > 0:
         pop = pop * (float(total_population) / pop.sum())
-    blocks["population"] = pop
-    blocks["population_source"] = source
-    log(
-        f"derive_blocks: {len(blocks):,} blocks kept of {n_all:,} faces >= {min_area_m2:g} m2; "
-        f"population {pop.sum():,.0f} estimated from {source[0] if len(source) else '-'}"
-    )
-    return blocks.to_crs(network.input_crs)
+    return pop, source
 
 
 def _largest_polygon(geom: shapely.Geometry) -> shapely.Geometry:
@@ -527,7 +594,15 @@ def _osm_layer(network: Any, what: str) -> gpd.GeoDataFrame | None:
         return None
     import pyrosm
 
-    osm = pyrosm.OSM(src)
+    with reading(f"network file {Path(src).name!r}", "pbf", *pbf_errors()):
+        gdf = _pyrosm_layer(pyrosm.OSM(src), what)
+    if gdf is None or len(gdf) == 0:
+        return None
+    types = shapely.get_type_id(gdf.geometry.to_numpy())
+    return gdf[np.isin(types, [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON])]
+
+
+def _pyrosm_layer(osm: Any, what: str) -> gpd.GeoDataFrame | None:
     if what == "buildings":
         gdf = osm.get_buildings()
     else:
@@ -541,10 +616,7 @@ def _osm_layer(network: Any, what: str) -> gpd.GeoDataFrame | None:
             filter_type="keep",
             keep_nodes=False,
         )
-    if gdf is None or len(gdf) == 0:
-        return None
-    types = shapely.get_type_id(gdf.geometry.to_numpy())
-    return gdf[np.isin(types, [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON])]
+    return gdf
 
 
 def _floor_area(blocks: gpd.GeoDataFrame, bld: gpd.GeoDataFrame) -> np.ndarray:
@@ -585,33 +657,16 @@ def block_entrances(
         A gate belongs to a block when it lies inside it or within this distance of its
         boundary.
 
+    CRS rule: the gates come back in the blocks' CRS (a gates file is read into
+    EPSG:4326 by :func:`planner.read_layer` first).
+
     Returns
     -------
     geopandas.GeoDataFrame
         Gate points with a ``block`` column (the block's index label), ready for
         ``travel_times(..., entrances=...)`` and ``assess(..., entrances=...)``.
     """
-    if isinstance(gates, str | Path):
-        path = Path(gates)
-        if path.name.lower().endswith(".pbf"):
-            import pyrosm
-
-            got = pyrosm.OSM(str(path)).get_data_by_custom_criteria(
-                custom_filter={"entrance": True, "barrier": ["gate", "entrance"]},
-                filter_type="keep",
-                keep_nodes=True,
-                keep_ways=False,
-                keep_relations=False,
-            )
-            gates_gdf = got if got is not None else gpd.GeoDataFrame(geometry=[], crs=4326)
-            if "access" in gates_gdf.columns:
-                gates_gdf = gates_gdf[~gates_gdf["access"].isin(["private", "no"])]
-        else:
-            from .files import read_layer
-
-            gates_gdf = read_layer(path, what="gates")
-    else:
-        gates_gdf = gates
+    gates_gdf = _gates(gates)
     if len(gates_gdf) == 0:
         return gpd.GeoDataFrame({"block": []}, geometry=[], crs=blocks.crs)
     metric = blocks.estimate_utm_crs()
@@ -628,3 +683,31 @@ def block_entrances(
         crs=blocks.crs,
     )
     return out.reset_index(drop=True)
+
+
+def _gates(gates: gpd.GeoDataFrame | str | Path) -> gpd.GeoDataFrame:
+    """Gate points from a GeoDataFrame, a points file or an OSM PBF file."""
+    if not isinstance(gates, str | Path):
+        return gates
+    path = Path(gates)
+    if not path.name.lower().endswith(".pbf"):
+        return read_layer(path, what="gates")
+    import pyrosm
+
+    where = f"gates file {path.name!r}"
+    if not path.exists():
+        msg = f"{where} does not exist (looked for {path.resolve()}); check the path."
+        raise InputError(msg)
+    check_file(path, where, "pbf")
+    with reading(where, "pbf", *pbf_errors()):
+        got = pyrosm.OSM(str(path)).get_data_by_custom_criteria(
+            custom_filter={"entrance": True, "barrier": ["gate", "entrance"]},
+            filter_type="keep",
+            keep_nodes=True,
+            keep_ways=False,
+            keep_relations=False,
+        )
+    found = got if got is not None else gpd.GeoDataFrame(geometry=[], crs=4326)
+    if "access" in found.columns:
+        found = found[~found["access"].isin(["private", "no"])]
+    return found

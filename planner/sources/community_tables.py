@@ -11,110 +11,71 @@ saved by Chinese Excel in GBK, with Chinese headers, one row per 社区/村.
 :func:`join_community_table` attaches it to the community polygons
 (:func:`planner.read_communities`) and reports rows that matched nothing, with the
 closest community names as suggestions.
+
+CRS rule: the tables hold no geometry; :func:`join_community_table` returns the
+communities in their own CRS (read with :func:`planner.read_communities`: EPSG:4326).
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from ..errors import InputError, MissingColumnError, PlannerWarning, closest, describe
-from .files import EXCEL_SUFFIXES, SPATIAL_SUFFIXES, TEXT_SUFFIXES, _norm, _read_excel, _read_text
+from ._columns import (
+    CODE,
+    COMMUNITY_COUNTS,
+    COMMUNITY_NAME,
+    DIRECTOR_TRAINED_YEAR,
+    LEGAL_ADVISERS,
+    MEMBERS_TRAINED_YEAR,
+    ONE_DOOR_SERVICE,
+    SECRETARY_TRAINED_YEAR,
+    Field,
+    find_column,
+)
+from ._numbers import read_numbers
+from ._tables import read_excel_table, read_text_table
+from .files import EXCEL_SUFFIXES, SPATIAL_SUFFIXES, TEXT_SUFFIXES
 
 __all__ = ["STANDARD_COLUMNS", "join_community_table", "read_community_table"]
 
-#: planner's column -> headers recognised by default (compared without case, spaces,
-#: punctuation or brackets). All of these columns are numbers.
+#: planner's column -> the kind of column and the headers that name it (compared without
+#: case, width, spaces, punctuation or brackets). All of these columns are numbers; the
+#: ones in YEAR_COLUMNS hold years.
+STANDARD_FIELDS: dict[str, Field] = {
+    **{k: v for k, v in COMMUNITY_COUNTS.items() if k != "service_floor_area_m2"},
+    "director_trained_year": DIRECTOR_TRAINED_YEAR,
+    "members_trained_year": MEMBERS_TRAINED_YEAR,
+    "secretary_trained_year": SECRETARY_TRAINED_YEAR,
+    "service_floor_area_m2": COMMUNITY_COUNTS["service_floor_area_m2"],
+}
+#: Columns found by default whose values stay as written (a count or 是/否, a flag): the
+#: targets read them (planner.targets).
+FLAG_FIELDS: dict[str, Field] = {
+    "legal_advisers": LEGAL_ADVISERS,
+    "one_door_service": ONE_DOOR_SERVICE,
+}
+#: planner's column -> headers recognised by default (the aliases of STANDARD_FIELDS and
+#: FLAG_FIELDS).
 STANDARD_COLUMNS: dict[str, tuple[str, ...]] = {
-    "social_organisations": (
-        "social_organisations",
-        "社会组织数",
-        "社区社会组织数",
-        "社区社会组织数量",
-        "社区社会组织",
-        "社会组织",
-    ),
-    "social_workers": (
-        "social_workers",
-        "社工人数",
-        "社会工作者人数",
-        "持证社工人数",
-        "社会工作人才",
-        "登记在册社会工作人才",
-        "社会工作者",
-        "社工",
-    ),
-    "volunteers": ("volunteers", "注册志愿者", "注册志愿者人数", "注册志愿者数", "志愿者人数"),
-    "sports_instructors": (
-        "sports_instructors",
-        "社会体育指导员",
-        "社会体育指导员人数",
-        "社会体育指导员数",
-        "体育指导员",
-    ),
-    "population": ("population", "常住人口", "常住人口数", "人口", "人口数", "居住人口"),
-    "households": ("households", "户数", "常住户数", "住户数"),
-    "director_trained_year": (
-        "director_trained_year",
-        "主任培训年份",
-        "主任最近培训年份",
-        "主任培训时间",
-        "主任最近培训时间",
-    ),
-    "members_trained_year": (
-        "members_trained_year",
-        "成员培训年份",
-        "成员最近培训年份",
-        "成员培训时间",
-        "委员培训年份",
-        "其他成员培训年份",
-    ),
-    "service_floor_area_m2": (
-        "service_floor_area_m2",
-        "社区服务用房面积",
-        "服务用房面积",
-        "社区公共服务用房面积",
-        "社区服务设施面积",
-        "综合服务设施面积",
-    ),
+    column: field.aliases for column, field in {**STANDARD_FIELDS, **FLAG_FIELDS}.items()
 }
 #: Standard columns that hold a year (a date or "2023年" gives its year).
-YEAR_COLUMNS = ("director_trained_year", "members_trained_year")
+YEAR_COLUMNS = ("director_trained_year", "members_trained_year", "secretary_trained_year")
 #: Headers of community names and of community codes, detected in this order.
-NAME_HEADERS = (
-    "community",
-    "社区名称",
-    "社区(村)名称",
-    "社区(村)",
-    "社区",
-    "村(社区)",
-    "村名称",
-    "村",
-    "村委会",
-    "居委会",
-    "名称",
-    "name",
-)
-CODE_HEADERS = (
-    "code",
-    "community_code",
-    "社区代码",
-    "社区编码",
-    "社区(村)代码",
-    "区划代码",
-    "行政区划代码",
-    "统计用区划代码",
-    "代码",
-    "编码",
-)
+NAME_HEADERS = COMMUNITY_NAME.aliases
+CODE_HEADERS = CODE.aliases
 #: Total rows of statistical sheets (dropped with a warning).
 TOTAL_ROWS = ("合计", "总计", "小计", "全街道", "全镇", "total", "sum")
 #: Committee suffixes that name the same unit: "东风社区居委会" is "东风社区".
@@ -122,34 +83,13 @@ _COMMITTEE = re.compile(r"(?:居民委员会|村民委员会|居委会|村委会
 
 
 def _warn(msg: str) -> None:
-    warnings.warn(msg, PlannerWarning, stacklevel=3)
-
-
-def _header(
-    df: pd.DataFrame, given: str | None, candidates: tuple[str, ...], what: str, where: str
-) -> str | None:
-    """The column holding ``what``: the given header (must exist) or a detected one."""
-    headers = [str(c) for c in df.columns]
-    if given is not None:
-        if given not in headers:
-            msg = (
-                f"{where}: no column {given!r} for {what}; its columns are "
-                f"{describe(headers, limit=30)}.{closest(given, headers)}"
-            )
-            raise MissingColumnError(msg)
-        return given
-    normal = {_norm(h): h for h in reversed(headers)}
-    return next((normal[_norm(c)] for c in candidates if _norm(c) in normal), None)
+    warnings.warn(msg, PlannerWarning, stacklevel=4)
 
 
 def match_key(names: pd.Series) -> pd.Series:
     """Community names reduced for matching: full-width to half-width (NFKC), no spaces,
     no committee suffix ("东风社区居委会" -> "东风社区")."""
-    text = names.astype("string").map(
-        lambda v: unicodedata.normalize("NFKC", v) if isinstance(v, str) else v,
-        na_action="ignore",
-    )
-    text = text.astype("string").str.replace(r"\s+", "", regex=True)
+    text = names.astype("string").str.normalize("NFKC").str.replace(r"\s+", "", regex=True)
     return text.str.replace(_COMMITTEE, "", regex=True).astype("string")
 
 
@@ -158,35 +98,6 @@ def _code_text(values: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(values):
         return values.astype("Float64").round().astype("Int64").astype("string")
     return values.astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
-
-
-def _numbers(values: pd.Series, column: str, source: str, where: str, keys: pd.Series) -> pd.Series:
-    """Numbers from a column (thousands separators allowed); warns listing bad rows."""
-    if pd.api.types.is_numeric_dtype(values):
-        num = values.astype(float)
-        text = values.astype("string")
-    else:
-        text = values.astype("string").str.strip()
-        clean = text.str.replace(r"(?<=\d)[,，](?=\d{3}\b)", "", regex=True)
-        clean = clean.str.replace(r"\s*(人|个|名|户|平方米|m2|㎡)$", "", regex=True)
-        num = pd.to_numeric(clean.where(clean != ""), errors="coerce").astype(float)
-    bad = text.notna() & (text != "") & num.isna()
-    if bad.any():
-        rows = [f"{k} ({v!r})" for k, v in zip(keys[bad], text[bad], strict=True)]
-        msg = (
-            f"{where}: column {source!r} ({column}) is not a number in {int(bad.sum())} "
-            f"rows: {', '.join(rows[:8])}{' ...' if len(rows) > 8 else ''}; they count as "
-            "missing. Write plain numbers (12, 3.5)."
-        )
-        _warn(msg)
-    negative = num < 0
-    if negative.any():
-        msg = (
-            f"{where}: column {source!r} ({column}) has negative values for "
-            f"{describe(keys[negative].tolist())}; counts and areas must be zero or more."
-        )
-        raise InputError(msg)
-    return num
 
 
 def _years(values: pd.Series, column: str, source: str, where: str, keys: pd.Series) -> pd.Series:
@@ -198,7 +109,7 @@ def _years(values: pd.Series, column: str, source: str, where: str, keys: pd.Ser
         text = values.astype("string")
         year = num.where(num == np.floor(num))
     else:
-        text = values.astype("string").str.strip()
+        text = values.astype("string").str.normalize("NFKC").str.strip()
         found = text.str.extract(r"^((?:19|20)\d{2})(?:\D|$)", expand=False)
         year = pd.to_numeric(found, errors="coerce").astype(float)
         as_date = pd.to_datetime(
@@ -215,6 +126,175 @@ def _years(values: pd.Series, column: str, source: str, where: str, keys: pd.Ser
         )
         _warn(msg)
     return year.where(~bad).astype(float)
+
+
+# --- read_community_table: the steps ---------------------------------------------------
+
+
+@dataclass
+class _Table:
+    """A community table being read: the raw sheet, the keyed result, and what is where."""
+
+    raw: pd.DataFrame
+    out: pd.DataFrame
+    keys: pd.Series
+    taken: set[str]
+    where: str
+
+
+def _check_table_path(path: Path, sheet: str | int | None, where: str) -> str:
+    """The suffix of a readable community-table file."""
+    if not path.exists():
+        msg = f"{where} does not exist (looked for {path.resolve()}); check the path."
+        raise InputError(msg)
+    suffix = path.suffix.lower()
+    if suffix in SPATIAL_SUFFIXES:
+        msg = (
+            f"{where} is a spatial file; read boundaries with planner.read_communities and "
+            "pass attribute tables (CSV or Excel) here."
+        )
+        raise InputError(msg)
+    if suffix not in (*TEXT_SUFFIXES, *EXCEL_SUFFIXES):
+        msg = (
+            f"{where}: cannot read {suffix or 'suffix-less'} files; save it as one of "
+            f"{', '.join((*TEXT_SUFFIXES, *EXCEL_SUFFIXES))}."
+        )
+        raise InputError(msg)
+    if sheet is not None and suffix not in EXCEL_SUFFIXES:
+        msg = f"{where}: sheet= applies to Excel workbooks only; drop it for {suffix} files."
+        raise InputError(msg)
+    return suffix
+
+
+def _read_sheet(
+    path: Path, suffix: str, sheet: str | int | None, encoding: str | None, where: str
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The sheet's non-empty rows with a ``source_row`` column, and how it was read."""
+    if suffix in EXCEL_SUFFIXES:
+        raw, used = read_excel_table(path, sheet, where)
+        attrs: dict[str, Any] = {"sheet": used, "encoding": None}
+    else:
+        raw, used = read_text_table(path, encoding, where)
+        attrs = {"sheet": None, "encoding": used}
+    raw.columns = pd.Index([str(c).strip() for c in raw.columns])
+    raw = raw.dropna(how="all").copy()
+    if len(raw) == 0:
+        msg = f"{where} has a header but no rows; check that it is the right file (and sheet=)."
+        raise InputError(msg)
+    raw["source_row"] = raw.index.to_numpy()
+    return raw, attrs
+
+
+def _excel_codes_as_text(path: Path, sheet: str, raw: pd.DataFrame, column: str) -> pd.Series:
+    """A code column of a workbook re-read as cells ("044030400100" keeps its zero)."""
+    position = list(raw.columns).index(column)
+    again = pd.read_excel(path, sheet_name=sheet, dtype=object)
+    return pd.Series(again.iloc[:, position]).reindex(raw.index)
+
+
+def _keyed(
+    raw: pd.DataFrame,
+    name: str | None,
+    code: str | None,
+    codes_as_text: Any,
+    where: str,
+) -> _Table:
+    """The ``community`` and ``code`` columns, and one key per row (name, else code)."""
+    headers = [c for c in raw.columns if c != "source_row"]
+    name_col = find_column(headers, COMMUNITY_NAME, given=name, given_as="name", where=where)
+    code_col = find_column(headers, CODE, given=code, given_as="code", where=where)
+    if name_col is None and code_col is None:
+        msg = (
+            f"{where}: cannot tell which column names the communities; its columns are "
+            f"{describe(headers, limit=30)}. Pass "
+            "name='<header of community names>' or code='<header of community codes>'."
+        )
+        raise MissingColumnError(msg)
+    out = pd.DataFrame(index=raw.index)
+    if name_col is not None:
+        out["community"] = raw[name_col].astype("string").str.strip()
+    if code_col is not None:
+        out["code"] = _code_text(codes_as_text(code_col))
+    keys = out["community"] if "community" in out.columns else out["code"]
+    if "community" in out.columns and "code" in out.columns:
+        keys = keys.where(keys.notna() & (keys != ""), out["code"])
+    taken = {str(c) for c in (name_col, code_col) if c is not None}
+    return _Table(raw, out, keys, taken, where)
+
+
+def _column_mapping(t: _Table, columns: Mapping[str, str] | None) -> dict[str, str]:
+    """Source header -> planner column: the ones given, then the standard ones found."""
+    headers = [c for c in t.raw.columns if c != "source_row"]
+    mapping: dict[str, str] = {}
+    for source, target in (columns or {}).items():
+        found = find_column(
+            headers, Field(str(target), ()), given=str(source), given_as="columns", where=t.where
+        )
+        mapping[str(found)] = str(target)
+    taken = {*t.taken, *mapping}
+    for target, field in {**STANDARD_FIELDS, **FLAG_FIELDS}.items():
+        if target in mapping.values():
+            continue
+        found = find_column(headers, field, skip=taken)
+        if found is not None:
+            mapping[str(found)] = target
+            taken.add(str(found))
+    repeated = [t for t in set(mapping.values()) if list(mapping.values()).count(t) > 1]
+    if repeated:
+        msg = (
+            f"{t.where}: several headers map to {repeated}: "
+            f"{[s for s, c in mapping.items() if c in repeated]}; map only one of them."
+        )
+        raise InputError(msg)
+    t.taken |= set(mapping)
+    return mapping
+
+
+def _drop_totals_and_blanks(t: _Table) -> _Table:
+    """Without total rows (合计, 总计, ...) and rows with no name or code (one warning)."""
+    total = match_key(t.keys).str.lower().isin(TOTAL_ROWS).fillna(False)
+    empty = t.keys.isna() | (t.keys == "")
+    if not (total.any() or empty.any()):
+        return t
+    dropped = []
+    if total.any():
+        dropped.append(f"{int(total.sum())} total rows ({describe(t.keys[total].tolist())})")
+    if empty.any():
+        rows = describe(t.raw.loc[empty, "source_row"].tolist())
+        dropped.append(f"{int(empty.sum())} rows without a community name or code ({rows})")
+    _warn(f"{t.where}: dropped {' and '.join(dropped)}; rows count from 0 below the header.")
+    keep = ~(total | empty)
+    return _Table(t.raw[keep], t.out[keep], t.keys[keep], t.taken, t.where)
+
+
+def _check_unique(t: _Table) -> None:
+    for key_col in ("community", "code"):
+        if key_col in t.out.columns:
+            values = t.out[key_col] if key_col == "code" else match_key(t.out[key_col])
+            dup = values.notna() & values.duplicated(keep=False)
+            if dup.any():
+                msg = (
+                    f"{t.where}: {key_col} values repeat: "
+                    f"{describe(t.out.loc[dup, key_col].unique().tolist())}; each community "
+                    "needs one row. Merge the rows, or key the table by code (code=...)."
+                )
+                raise InputError(msg)
+
+
+def _values(t: _Table, mapping: dict[str, str]) -> pd.DataFrame:
+    """The planner columns (numbers, years, or as given), then the file's other columns."""
+    out = t.out.copy()
+    for source, target in mapping.items():
+        if target in YEAR_COLUMNS:
+            out[target] = _years(t.raw[source], target, source, t.where, t.keys)
+        elif target in STANDARD_FIELDS:
+            out[target] = read_numbers(
+                t.raw[source], where=t.where, column=source, what=target, keys=t.keys
+            )
+        else:
+            out[target] = t.raw[source]
+    rest = [c for c in t.raw.columns if c not in {*t.taken, "source_row"} and c not in out]
+    return pd.concat([out, t.raw[rest]], axis=1)
 
 
 def read_community_table(
@@ -244,8 +324,9 @@ def read_community_table(
         Source header -> planner column, e.g. ``{"社工数": "social_workers"}``. Headers
         listed in :data:`STANDARD_COLUMNS` (社会组织数, 社工人数, 注册志愿者, 社会体育指导员,
         常住人口, 户数, 主任培训年份, 成员培训年份, 社区服务用房面积, ...) are found
-        without it. A planner column that is not standard is kept as given (numbers
-        where every value is one).
+        without it (headers are compared without case, width, spaces, punctuation or
+        a bracketed unit: ``常住人口（人）`` is 常住人口). A planner column that is not
+        standard is kept as given (numbers where every value is one).
     sheet
         Excel: the sheet, by name or position; default the first.
     encoding
@@ -255,8 +336,9 @@ def read_community_table(
     -------
     pandas.DataFrame
         ``community`` (names, when a name column exists) and ``code`` (text, when a
-        code column exists), the standard columns found (floats; the training columns
-        hold years), the file's other columns unchanged, and ``source_file`` /
+        code column exists), the standard columns found (floats read as planners write
+        them: ``1,980``, ``１９８０``, ``1.2万``, ``1980人``, ``600㎡``; the training
+        columns hold years), the file's other columns unchanged, and ``source_file`` /
         ``source_row`` (0 = first row under the header). ``attrs["columns"]`` maps each
         source header to the planner column it became.
 
@@ -266,7 +348,8 @@ def read_community_table(
         No name or code column, or a header given in ``name``/``code``/``columns``
         that the file lacks.
     planner.errors.InputError
-        Unreadable file, a repeated community name or code, negative counts.
+        Unreadable, empty, truncated or misnamed file, a repeated community name or
+        code, negative counts, a standard column with no number in it.
 
     Warns
     -----
@@ -281,126 +364,21 @@ def read_community_table(
     """
     path = Path(path)
     where = f"community table {path.name!r}"
-    if not path.exists():
-        msg = f"{where} does not exist (looked for {path.resolve()}); check the path."
-        raise InputError(msg)
-    suffix = path.suffix.lower()
-    if suffix in SPATIAL_SUFFIXES:
-        msg = (
-            f"{where} is a spatial file; read boundaries with planner.read_communities and "
-            "pass attribute tables (CSV or Excel) here."
-        )
-        raise InputError(msg)
-    if suffix not in (*TEXT_SUFFIXES, *EXCEL_SUFFIXES):
-        msg = (
-            f"{where}: cannot read {suffix or 'suffix-less'} files; save it as one of "
-            f"{', '.join((*TEXT_SUFFIXES, *EXCEL_SUFFIXES))}."
-        )
-        raise InputError(msg)
-    if sheet is not None and suffix not in EXCEL_SUFFIXES:
-        msg = f"{where}: sheet= applies to Excel workbooks only; drop it for {suffix} files."
-        raise InputError(msg)
-    if suffix in EXCEL_SUFFIXES:
-        raw, used = _read_excel(path, sheet, where)
-        attrs = {"sheet": used, "encoding": None}
-    else:
-        raw, used = _read_text(path, encoding, where)
-        attrs = {"sheet": None, "encoding": used}
-    raw.columns = pd.Index([str(c).strip() for c in raw.columns])
-    raw = raw.dropna(how="all").copy()
-    if len(raw) == 0:
-        msg = f"{where} has a header but no rows; check that it is the right file (and sheet=)."
-        raise InputError(msg)
-    raw["source_row"] = raw.index.to_numpy()
-    name_col = _header(raw, name, NAME_HEADERS, "community names", where)
-    code_col = _header(raw, code, CODE_HEADERS, "community codes", where)
-    if name_col is None and code_col is None:
-        msg = (
-            f"{where}: cannot tell which column names the communities; its columns are "
-            f"{describe([c for c in raw.columns if c != 'source_row'], limit=30)}. Pass "
-            "name='<header of community names>' or code='<header of community codes>'."
-        )
-        raise MissingColumnError(msg)
-    out = pd.DataFrame(index=raw.index)
-    if name_col is not None:
-        out["community"] = raw[name_col].astype("string").str.strip()
-    if code_col is not None:
-        codes = raw[code_col]
-        if suffix in EXCEL_SUFFIXES:
-            # pandas reads text cells such as "044030400100" as numbers: read them as text
-            where_col = list(raw.columns).index(code_col)
-            again = pd.read_excel(path, sheet_name=str(attrs["sheet"]), dtype=object)
-            codes = pd.Series(again.iloc[:, where_col]).reindex(raw.index)
-        out["code"] = _code_text(codes)
-    keys = out["community"] if "community" in out.columns else out["code"]
-    if "community" in out.columns and "code" in out.columns:
-        keys = keys.where(keys.notna() & (keys != ""), out["code"])
+    suffix = _check_table_path(path, sheet, where)
+    raw, attrs = _read_sheet(path, suffix, sheet, encoding, where)
 
-    # which source header becomes which planner column
-    mapping: dict[str, str] = {}
-    for source, target in (columns or {}).items():
-        if str(source) not in raw.columns:
-            headers = [c for c in raw.columns if c != "source_row"]
-            msg = (
-                f"{where}: columns= names {source!r}, which is not a column; its columns are "
-                f"{describe(headers, limit=30)}.{closest(str(source), headers)}"
-            )
-            raise MissingColumnError(msg)
-        mapping[str(source)] = str(target)
-    taken = {name_col, code_col, *mapping}
-    for target, candidates in STANDARD_COLUMNS.items():
-        if target in mapping.values():
-            continue
-        free = raw[[c for c in raw.columns if c not in taken]]
-        found = _header(free, None, candidates, target, where)
-        if found is not None:
-            mapping[found] = target
-            taken.add(found)
-    repeated = [t for t in set(mapping.values()) if list(mapping.values()).count(t) > 1]
-    if repeated:
-        msg = (
-            f"{where}: several headers map to {repeated}: "
-            f"{[s for s, t in mapping.items() if t in repeated]}; map only one of them."
-        )
-        raise InputError(msg)
+    def codes_as_text(column: str) -> pd.Series:
+        if suffix in EXCEL_SUFFIXES:  # pandas reads "044030400100" as a number
+            return _excel_codes_as_text(path, str(attrs["sheet"]), raw, column)
+        return raw[column]
 
-    # drop total rows and rows without a key
-    total = match_key(keys).str.lower().isin(TOTAL_ROWS).fillna(False)
-    empty = keys.isna() | (keys == "")
-    if total.any() or empty.any():
-        dropped = []
-        if total.any():
-            dropped.append(f"{int(total.sum())} total rows ({describe(keys[total].tolist())})")
-        if empty.any():
-            rows = describe(raw.loc[empty, "source_row"].tolist())
-            dropped.append(f"{int(empty.sum())} rows without a community name or code ({rows})")
-        msg = f"{where}: dropped {' and '.join(dropped)}; rows count from 0 below the header."
-        _warn(msg)
-        keep = ~(total | empty)
-        raw, out, keys = raw[keep], out[keep], keys[keep]
-    for key_col in ("community", "code"):
-        if key_col in out.columns:
-            values = out[key_col] if key_col == "code" else match_key(out[key_col])
-            dup = values.notna() & values.duplicated(keep=False)
-            if dup.any():
-                msg = (
-                    f"{where}: {key_col} values repeat: "
-                    f"{describe(out.loc[dup, key_col].unique().tolist())}; each community "
-                    "needs one row. Merge the rows, or key the table by code (code=...)."
-                )
-                raise InputError(msg)
-
-    for source, target in mapping.items():
-        if target in YEAR_COLUMNS:
-            out[target] = _years(raw[source], target, source, where, keys)
-        elif target in STANDARD_COLUMNS:
-            out[target] = _numbers(raw[source], target, source, where, keys)
-        else:
-            out[target] = raw[source]
-    rest = [c for c in raw.columns if c not in {*taken, "source_row"} and c not in out.columns]
-    out = pd.concat([out, raw[rest]], axis=1)
+    table = _keyed(raw, name, code, codes_as_text, where)
+    mapping = _column_mapping(table, columns)
+    table = _drop_totals_and_blanks(table)
+    _check_unique(table)
+    out = _values(table, mapping)
     out["source_file"] = path.name
-    out["source_row"] = raw["source_row"].to_numpy()
+    out["source_row"] = table.raw["source_row"].to_numpy()
     out = out.reset_index(drop=True)
     out.attrs.update(attrs, columns=dict(mapping), file=path.name)
     return out
@@ -408,6 +386,126 @@ def read_community_table(
 
 def _suggest(name: str, choices: list[str]) -> str:
     return ", ".join(difflib.get_close_matches(name, choices, n=3, cutoff=0.5))
+
+
+# --- join_community_table: the steps ---------------------------------------------------
+
+
+def _join_keys(
+    communities: gpd.GeoDataFrame, table: pd.DataFrame, on: str, where: str
+) -> tuple[gpd.GeoDataFrame, pd.Series, pd.Series]:
+    """The communities (standardised) and the keys of both sides, checked unique."""
+    if on not in {"community", "code"}:
+        msg = (
+            f"join_community_table: on must be 'community' or 'code'; got {on!r}."
+            f"{closest(on, ['community', 'code'])}"
+        )
+        raise InputError(msg)
+    com = communities
+    if "community" not in com.columns:
+        from .blocks import standardise_communities
+
+        com = standardise_communities(com)
+    for frame, what in ((com, "communities"), (table, where)):
+        if on not in frame.columns:
+            fix = (
+                "read the table with name=... (community names)"
+                if on == "community"
+                else "give both a 'code' column (read_community_table(code=...))"
+            )
+            msg = f"join_community_table: {what} have no {on!r} column to join on; {fix}."
+            raise MissingColumnError(msg)
+    if on == "community":
+        left, right = match_key(com["community"]), match_key(table["community"])
+    else:
+        left, right = _code_text(com["code"]), _code_text(table["code"])
+    if left.dropna().duplicated().any():
+        msg = f"join_community_table: communities repeat {on} values; they must be unique."
+        raise InputError(msg)
+    if right.dropna().duplicated().any():
+        msg = f"{where}: {on} values repeat after normalising names; each needs one row."
+        raise InputError(msg)
+    return com, left, right
+
+
+def _table_row_of(left: pd.Series, right: pd.Series) -> npt.NDArray[np.int64]:
+    """For each community, the position of its table row (-1 for none)."""
+    pos = pd.Series(np.arange(len(right)), index=right.to_numpy())
+    pos = pos[pos.index.notna()]
+    return np.asarray(left.map(pos).fillna(-1).astype(int).to_numpy(), dtype=np.int64)
+
+
+def _with_table_columns(
+    com: gpd.GeoDataFrame, table: pd.DataFrame, rows: npt.NDArray[np.int64], on: str
+) -> gpd.GeoDataFrame:
+    """The communities with the table's columns (the table's value wins unless missing)."""
+    standard = [c for c in STANDARD_COLUMNS if c in table.columns]
+    mapped = [c for c in dict(table.attrs.get("columns", {})).values() if c in table.columns]
+    cols = list(dict.fromkeys([*standard, *mapped]))
+    if on == "community" and "code" in table.columns and "code" not in com.columns:
+        cols.append("code")
+    out = com.copy()
+    take = np.clip(rows, 0, None)
+    for c in cols:
+        if len(table) == 0:
+            got = pd.Series(np.nan, index=out.index)
+        else:
+            got = pd.Series(table[c].iloc[take].to_numpy(), index=out.index).where(rows >= 0)
+        out[c] = got.where(got.notna(), out[c]) if c in out.columns else got
+    if "code" in cols:
+        out["code"] = out["code"].astype("string")
+    return out
+
+
+def _join_report(
+    com: gpd.GeoDataFrame, table: pd.DataFrame, rows: npt.NDArray[np.int64]
+) -> pd.DataFrame:
+    """One row per table row that matched no community and per community without a row."""
+    used = np.zeros(len(table), dtype=bool)
+    used[rows[rows >= 0]] = True
+    names = com["community"].astype(str).tolist()
+    key_col = "community" if "community" in table.columns else "code"
+    lost = table[~used]
+    lost_keys = lost[key_col].astype(str).tolist()
+    unmatched = pd.DataFrame(
+        {
+            "issue": "table row matches no community",
+            "key": lost[key_col].astype(str).to_numpy(),
+            "source_row": (
+                lost["source_row"].astype("Int64").to_numpy()
+                if "source_row" in lost
+                else pd.array([pd.NA] * len(lost), dtype="Int64")
+            ),
+            "community": pd.NA,
+            "suggestions": [_suggest(k, names) for k in lost_keys],
+        }
+    )
+    alone = com[rows < 0]
+    missing = pd.DataFrame(
+        {
+            "issue": "community has no table row",
+            "key": pd.NA,
+            "source_row": pd.array([pd.NA] * len(alone), dtype="Int64"),
+            "community": alone["community"].astype(str).to_numpy(),
+            "suggestions": [_suggest(c, lost_keys) for c in alone["community"].astype(str)],
+        }
+    )
+    return pd.concat([unmatched, missing], ignore_index=True)
+
+
+def _warn_lost(report: pd.DataFrame, on: str, where: str) -> None:
+    lost = report[report["issue"] == "table row matches no community"]
+    if len(lost) == 0:
+        return
+    hint = "; ".join(
+        f"{k!r} (closest: {s})" if s else repr(k)
+        for k, s in zip(lost["key"][:5], lost["suggestions"][:5], strict=True)
+    )
+    _warn(
+        f"{where}: {len(lost)} rows match no community by {on}: {hint}"
+        f"{' ...' if len(lost) > 5 else ''}. Their values are not used; fix the names "
+        "(the report lists suggestions)."
+    )
 
 
 def join_community_table(
@@ -433,6 +531,7 @@ def join_community_table(
     Returns
     -------
     joined : geopandas.GeoDataFrame
+        In the communities' CRS (EPSG:4326 when read with :func:`read_communities`).
         The communities with the table's standard columns (and any other columns
         mapped by ``columns=``). Where a community already has such a column, the
         table's value wins unless it is missing.
@@ -447,102 +546,11 @@ def join_community_table(
     planner.errors.PlannerWarning
         When table rows match no community (their values would otherwise be lost).
     """
-    if on not in {"community", "code"}:
-        msg = (
-            f"join_community_table: on must be 'community' or 'code'; got {on!r}."
-            f"{closest(on, ['community', 'code'])}"
-        )
-        raise InputError(msg)
-    com = communities
-    if "community" not in com.columns:
-        from .blocks import standardise_communities
-
-        com = standardise_communities(com)
     where = f"community table {table.attrs.get('file', '')!r}".replace(" ''", "")
-    for frame, what in ((com, "communities"), (table, where)):
-        if on not in frame.columns:
-            msg = (
-                f"join_community_table: {what} have no {on!r} column to join on; "
-                + (
-                    "read the table with name=... (community names)"
-                    if on == "community"
-                    else "give both a 'code' column (read_community_table(code=...))"
-                )
-                + "."
-            )
-            raise MissingColumnError(msg)
-    if on == "community":
-        left, right = match_key(com["community"]), match_key(table["community"])
-    else:
-        left, right = _code_text(com["code"]), _code_text(table["code"])
-    if left.dropna().duplicated().any():
-        msg = f"join_community_table: communities repeat {on} values; they must be unique."
-        raise InputError(msg)
-    if right.dropna().duplicated().any():
-        msg = f"{where}: {on} values repeat after normalising names; each needs one row."
-        raise InputError(msg)
-    pos = pd.Series(np.arange(len(table)), index=right.to_numpy())
-    pos = pos[pos.index.notna()]
-    hit = left.map(pos)
-    matched = hit.notna().to_numpy()
-    used = np.zeros(len(table), dtype=bool)
-    used[hit[matched].astype(int).to_numpy()] = True
-
-    standard = [c for c in STANDARD_COLUMNS if c in table.columns]
-    mapped = [c for c in dict(table.attrs.get("columns", {})).values() if c in table.columns]
-    cols = list(dict.fromkeys([*standard, *mapped]))
-    if on == "community" and "code" in table.columns and "code" not in com.columns:
-        cols.append("code")
-    out = com.copy()
-    rows = hit.fillna(-1).astype(int).to_numpy()
-    take = np.clip(rows, 0, None)
-    for c in cols:
-        if len(table) == 0:
-            got = pd.Series(np.nan, index=out.index)
-        else:
-            got = pd.Series(table[c].iloc[take].to_numpy(), index=out.index).where(rows >= 0)
-        out[c] = got.where(got.notna(), out[c]) if c in out.columns else got
-    if "code" in cols:
-        out["code"] = out["code"].astype("string")
-
-    names = com["community"].astype(str).tolist()
-    key_col = "community" if "community" in table.columns else "code"
-    lost = table[~used]
-    unmatched_tables = lost[key_col].astype(str).tolist()
-    report = pd.DataFrame(
-        {
-            "issue": "table row matches no community",
-            "key": lost[key_col].astype(str).to_numpy(),
-            "source_row": (
-                lost["source_row"].astype("Int64").to_numpy()
-                if "source_row" in lost
-                else pd.array([pd.NA] * len(lost), dtype="Int64")
-            ),
-            "community": pd.NA,
-            "suggestions": [_suggest(k, names) for k in unmatched_tables],
-        }
-    )
-    alone = com[~matched]
-    missing = pd.DataFrame(
-        {
-            "issue": "community has no table row",
-            "key": pd.NA,
-            "source_row": pd.array([pd.NA] * len(alone), dtype="Int64"),
-            "community": alone["community"].astype(str).to_numpy(),
-            "suggestions": [_suggest(c, unmatched_tables) for c in alone["community"].astype(str)],
-        }
-    )
-    report = pd.concat([report, missing], ignore_index=True)
-    if len(lost):
-        hint = "; ".join(
-            f"{k!r} (closest: {s})" if s else repr(k)
-            for k, s in zip(unmatched_tables[:5], report["suggestions"][:5], strict=False)
-        )
-        msg = (
-            f"{where}: {len(lost)} rows match no community by {on}: {hint}"
-            f"{' ...' if len(lost) > 5 else ''}. Their values are not used; fix the names "
-            "(the report lists suggestions)."
-        )
-        _warn(msg)
+    com, left, right = _join_keys(communities, table, on, where)
+    rows = _table_row_of(left, right)
+    out = _with_table_columns(com, table, rows, on)
+    report = _join_report(com, table, rows)
+    _warn_lost(report, on, where)
     out.attrs.update(community_table=table.attrs.get("file"))
     return out, report

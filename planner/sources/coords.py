@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, overload
+from typing import Any, Protocol, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -47,8 +47,18 @@ import pyproj
 
 from planner.errors import InputError, PlannerWarning, closest
 
-if TYPE_CHECKING:
-    from planner.network import Network
+
+class StreetIndex(Protocol):
+    """What :func:`detect_gcj02_shift` needs of a network (a :class:`planner.Network`)."""
+
+    def to_metric(self, geoms: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Metric x, y of point geometries."""
+        ...
+
+    def snap_xy(self, x: np.ndarray, y: np.ndarray, max_snap_m: float | None = None) -> Any:
+        """Nearest streets of metric points (``connector`` and ``primary`` arrays)."""
+        ...
+
 
 __all__ = [
     "bd09_to_gcj02",
@@ -467,38 +477,50 @@ def to_wgs84(
         Once, for GCJ-02/BD-09 input with points outside China, which are left unshifted.
     """
     scalar = _is_scalar(x) and _is_scalar(y)
-    name = _named(crs)
-    if name is None:
-        try:
-            src = pyproj.CRS.from_user_input(crs)
-        except (pyproj.exceptions.CRSError, TypeError, ValueError) as exc:
-            raise _unknown(crs, "crs") from exc
-        if src.equals(pyproj.CRS.from_epsg(4326)):
-            name = "wgs84"
-        elif src.equals(pyproj.CRS.from_epsg(4490)):
-            name = "cgcs2000"
-        else:
-            tr = pyproj.Transformer.from_crs(src, "EPSG:4326", always_xy=True)
-            ax, ay = _arrays(x, y)
-            lon, lat = tr.transform(ax, ay)
-            out = np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
-            return (*_result(scalar, *out), _crs_label(src))
-    label = _LABELS[name]
     ax, ay = _arrays(x, y)
+    name, src = _system(crs)
+    if src is not None:
+        tr = pyproj.Transformer.from_crs(src, "EPSG:4326", always_xy=True)
+        lon, lat = tr.transform(ax, ay)
+        out = np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+        return (*_result(scalar, *out), _crs_label(src))
+    assert name is not None
+    label = _LABELS[name]
     if name in ("wgs84", "cgcs2000"):
         return (*_result(scalar, ax, ay), label)
-    n_out = int(np.count_nonzero(_outside(ax, ay)))
+    _warn_outside(ax, ay, label)
+    conv = gcj02_to_wgs84 if name == "gcj02" else bd09_to_wgs84
+    lon, lat = conv(ax, ay)
+    return (*_result(scalar, lon, lat), label)
+
+
+def _system(crs: object) -> tuple[str | None, pyproj.CRS | None]:
+    """('wgs84' | 'gcj02' | 'bd09' | 'cgcs2000', None) or (None, another pyproj CRS)."""
+    name = _named(crs)
+    if name is not None:
+        return name, None
+    try:
+        src = pyproj.CRS.from_user_input(crs)
+    except (pyproj.exceptions.CRSError, TypeError, ValueError) as exc:
+        raise _unknown(crs, "crs") from exc
+    if src.equals(pyproj.CRS.from_epsg(4326)):
+        return "wgs84", None
+    if src.equals(pyproj.CRS.from_epsg(4490)):
+        return "cgcs2000", None
+    return None, src
+
+
+def _warn_outside(x: FloatArray, y: FloatArray, label: str) -> None:
+    """One warning for GCJ-02/BD-09 points outside China (left unshifted)."""
+    n_out = int(np.count_nonzero(_outside(x, y)))
     if n_out:
         msg = (
-            f"{n_out} of {ax.size} points given in {label} lie outside China (the GCJ-02 "
+            f"{n_out} of {x.size} points given in {label} lie outside China (the GCJ-02 "
             f"domain: lon {CHINA_LON_MIN}-{CHINA_LON_MAX}, lat {CHINA_LAT_MIN}-"
             f"{CHINA_LAT_MAX}) and were left unshifted; check the crs and the coordinate "
             "order (x = longitude, y = latitude)."
         )
-        warnings.warn(msg, PlannerWarning, stacklevel=2)
-    conv = gcj02_to_wgs84 if name == "gcj02" else bd09_to_wgs84
-    lon, lat = conv(ax, ay)
-    return (*_result(scalar, lon, lat), label)
+        warnings.warn(msg, PlannerWarning, stacklevel=3)
 
 
 @overload
@@ -550,7 +572,7 @@ def from_wgs84(lon: npt.ArrayLike, lat: npt.ArrayLike, crs: str) -> tuple[Any, A
 def detect_gcj02_shift(
     lon: npt.ArrayLike,
     lat: npt.ArrayLike,
-    network: Network,
+    network: StreetIndex,
     *,
     sample: int = 500,
     min_median_m: float = 15.0,
@@ -595,27 +617,12 @@ def detect_gcj02_shift(
     inside the area the network covers: points within the shift (about 600 m) of the
     network's edge can fall off it in one variant and blur the medians.
     """
-    import geopandas as gpd
-
-    x, y = _arrays(lon, lat)
-    x, y = x.ravel(), y.ravel()
-    keep = np.flatnonzero(_shiftable(x, y))
-    if keep.size > sample > 0:
-        rng = np.random.default_rng(20240101)
-        keep = np.sort(rng.choice(keep, size=sample, replace=False))
-    if keep.size < DETECT_MIN_POINTS:
+    x, y = _sample(lon, lat, sample)
+    if x.size < DETECT_MIN_POINTS:
         return None
-    x, y = x[keep], y[keep]
     cx, cy = _solve_gcj_inverse(x, y)
-
-    def distances(px: FloatArray, py: FloatArray) -> FloatArray:
-        pts = gpd.GeoSeries(gpd.points_from_xy(px, py), crs="EPSG:4326")
-        mx, my = network.to_metric(pts)
-        snap = network.snap_xy(mx, my, max_snap_m=DETECT_MAX_SNAP_M)
-        return np.asarray(snap.connector[snap.primary], dtype=np.float64)
-
-    d_given = distances(x, y)
-    d_conv = distances(cx, cy)
+    d_given = _street_distances(x, y, network)
+    d_conv = _street_distances(cx, cy, network)
     both = np.isfinite(d_given) & np.isfinite(d_conv)
     n = int(np.count_nonzero(both))
     if n < DETECT_MIN_POINTS:
@@ -625,3 +632,24 @@ def detect_gcj02_shift(
     if med_given > min_median_m and med_conv < ratio * med_given:
         return {"median_as_given_m": med_given, "median_if_gcj02_m": med_conv, "n": n}
     return None
+
+
+def _sample(lon: npt.ArrayLike, lat: npt.ArrayLike, sample: int) -> tuple[FloatArray, FloatArray]:
+    """Up to ``sample`` shiftable points, a fixed pseudo-random choice (reproducible)."""
+    x, y = _arrays(lon, lat)
+    x, y = x.ravel(), y.ravel()
+    keep = np.flatnonzero(_shiftable(x, y))
+    if keep.size > sample > 0:
+        rng = np.random.default_rng(20240101)
+        keep = np.sort(rng.choice(keep, size=sample, replace=False))
+    return x[keep], y[keep]
+
+
+def _street_distances(x: FloatArray, y: FloatArray, network: StreetIndex) -> FloatArray:
+    """Metres from WGS-84 points to their nearest street (inf beyond 1.5 km)."""
+    import geopandas as gpd
+
+    pts = gpd.GeoSeries(gpd.points_from_xy(x, y), crs="EPSG:4326")
+    mx, my = network.to_metric(pts)
+    snap = network.snap_xy(mx, my, max_snap_m=DETECT_MAX_SNAP_M)
+    return np.asarray(snap.connector[snap.primary], dtype=np.float64)

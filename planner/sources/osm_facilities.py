@@ -23,7 +23,8 @@ import shapely
 from .._log import log
 from ..errors import InputError
 from ..rules import CategoryTable, categories
-from .networks import PBF_SUFFIXES, XML_SUFFIXES, osmnx_tags, suffix_of
+from ._sniff import check_file, pbf_errors, reading, xml_errors
+from .networks import PBF_SUFFIXES, XML_SUFFIXES, boundary_polygon, osmnx_tags, suffix_of
 
 #: OSM keys whose features can be facilities (name-only rules match within these).
 POI_KEYS = (
@@ -69,9 +70,7 @@ def _features_pbf(
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     import pyrosm
 
-    from .networks import _boundary_polygon
-
-    bbox = _boundary_polygon(boundary)
+    bbox = boundary_polygon(boundary)
     # whole relations, so a park or campus crossing the boundary keeps its true shape
     osm = pyrosm.OSM(str(path), bounding_box=bbox, complete_relations=bbox is not None)
     pois = osm.get_pois(custom_filter=dict.fromkeys(POI_KEYS, True))
@@ -90,6 +89,18 @@ def _features_pbf(
     return pois, gates
 
 
+def _xml_features(path: Any, tags: dict[str, bool | str | list[str]]) -> gpd.GeoDataFrame:
+    """Features of an OSM XML file matching ``tags`` (none: an empty GeoDataFrame)."""
+    import osmnx as ox
+
+    try:
+        return ox.features_from_xml(path, tags=tags)
+    except ox._errors.InsufficientResponseError:
+        return gpd.GeoDataFrame({"element": [], "id": []}, geometry=[], crs="EPSG:4326").set_index(
+            ["element", "id"]
+        )
+
+
 def _features_osmnx(
     source: Any, keys: set[str], kind: str
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
@@ -102,11 +113,8 @@ def _features_osmnx(
     }
     with osmnx_tags():
         if kind == "xml":
-            pois = ox.features_from_xml(source, tags=tags)
-            try:
-                gates = ox.features_from_xml(source, tags=gate_tags)
-            except ox._errors.InsufficientResponseError:
-                gates = gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
+            pois = _xml_features(source, tags)
+            gates = _xml_features(source, gate_tags)
         elif kind == "place":
             pois = ox.features_from_place(source, tags=tags)
             gates = ox.features_from_place(source, tags=gate_tags)
@@ -152,6 +160,8 @@ def load_facilities(
     boundary
         For PBF files: only read features inside this polygon or bbox (EPSG:4326).
 
+    CRS rule: OSM data is WGS-84; the result is in EPSG:4326.
+
     Returns
     -------
     geopandas.GeoDataFrame
@@ -159,52 +169,94 @@ def load_facilities(
         ``area_m2`` (areas only), ``point_from`` ("node", "entrance" or
         "representative_point"), ``tags`` (JSON of the feature's tags), ``source_file``
         and ``source_crs``.
+
+    Raises
+    ------
+    planner.errors.InputError
+        For a missing, empty, truncated or damaged OSM file, or one of another kind.
     """
     table = rules if isinstance(rules, CategoryTable) else _category_table(rules)
     wanted = None
     if categories is not None:
         wanted = table.expand(categories)
     del preset  # every packaged preset uses the same category table
-    keys = _rule_keys(table)
-    label = str(source)
-    if isinstance(source, str | Path) and Path(source).exists():
-        path = Path(source)
-        suffix = suffix_of(path)
-        if suffix in PBF_SUFFIXES:
-            pois, gates = _features_pbf(path, keys, boundary)
-        elif suffix in XML_SUFFIXES:
-            pois, gates = _features_osmnx(path, keys, "xml")
-        else:
-            msg = (
-                f"load_facilities reads OSM files (.osm.pbf, .osm, .osm.bz2); {path.name} is not "
-                "one. Read planners' tables and POI exports with planner.read_facilities."
-            )
-            raise InputError(msg)
-    elif isinstance(source, str | Path):
-        if suffix_of(Path(str(source))) in (*PBF_SUFFIXES, *XML_SUFFIXES):
-            msg = f"OSM file {str(source)!r} does not exist."
-            raise InputError(msg)
-        pois, gates = _features_osmnx(str(source), keys, "place")
-        label = f"OSM download for {source!r}"
-    elif isinstance(source, shapely.Polygon | shapely.MultiPolygon):
-        pois, gates = _features_osmnx(source, keys, "polygon")
-        label = "OSM download for a polygon"
-    elif isinstance(source, tuple | list) and len(source) == 4:
-        pois, gates = _features_osmnx(tuple(map(float, source)), keys, "bbox")
-        label = f"OSM download for bbox {tuple(source)}"
-    else:
-        msg = (
-            f"load_facilities cannot read a {type(source).__name__}; pass an OSM file path, "
-            "a place name, a polygon or a bbox."
-        )
-        raise InputError(msg)
+    pois, gates, label = _osm_features(source, _rule_keys(table), boundary)
     out = _to_facilities(pois, gates, table, wanted, label)
     log(f"load_facilities: {len(out):,} facility rows in {out['category'].nunique()} categories")
     return out
 
 
+Features = tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]
+
+
+def _osm_features(source: Any, keys: set[str], boundary: Any) -> tuple[Any, Any, str]:
+    """POIs and gates from an OSM file or a download, and a label of where they came from."""
+    if isinstance(source, str | Path) and Path(source).exists():
+        return (*_features_file(Path(source), keys, boundary), str(source))
+    if isinstance(source, str | Path):
+        if suffix_of(Path(str(source))) in (*PBF_SUFFIXES, *XML_SUFFIXES):
+            msg = f"OSM file {str(source)!r} does not exist; check the path."
+            raise InputError(msg)
+        return (*_features_osmnx(str(source), keys, "place"), f"OSM download for {source!r}")
+    if isinstance(source, shapely.Polygon | shapely.MultiPolygon):
+        return (*_features_osmnx(source, keys, "polygon"), "OSM download for a polygon")
+    if isinstance(source, tuple | list) and len(source) == 4:
+        bbox = tuple(map(float, source))
+        return (*_features_osmnx(bbox, keys, "bbox"), f"OSM download for bbox {tuple(source)}")
+    msg = (
+        f"load_facilities cannot read a {type(source).__name__}; pass an OSM file path, "
+        "a place name, a polygon or a bbox."
+    )
+    raise InputError(msg)
+
+
+def _features_file(path: Path, keys: set[str], boundary: Any) -> Features:
+    """POIs and gates of an OSM file, checked to be whole and of its kind first."""
+    suffix = suffix_of(path)
+    where = f"OSM file {path.name!r}"
+    if suffix in PBF_SUFFIXES:
+        check_file(path, where, "pbf")
+        with reading(where, "pbf", *pbf_errors()):
+            return _features_pbf(path, keys, boundary)
+    if suffix in XML_SUFFIXES:
+        check_file(path, where, "xml")
+        with reading(where, "xml", *xml_errors()):
+            return _features_osmnx(path, keys, "xml")
+    msg = (
+        f"load_facilities reads OSM files (.osm.pbf, .osm, .osm.bz2); {path.name} is not "
+        "one. Read planners' tables and POI exports with planner.read_facilities."
+    )
+    raise InputError(msg)
+
+
 def _category_table(rules: str | Path | None) -> CategoryTable:
     return categories(extra=rules)
+
+
+def _feature_points(
+    pois: gpd.GeoDataFrame, gates: gpd.GeoDataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One point per feature (an area's entrance or inner point), how it was found, and
+    each area's size in square metres (NaN for points and lines)."""
+    crs = pois.crs or "EPSG:4326"
+    geom = pois.geometry.to_numpy()
+    type_id = shapely.get_type_id(geom)
+    area_like = np.isin(type_id, [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON])
+    line_like = np.isin(
+        type_id, [shapely.GeometryType.LINESTRING, shapely.GeometryType.MULTILINESTRING]
+    )
+    points = geom.copy()
+    point_from = np.full(len(pois), "node", dtype=object)
+    inner = area_like | line_like
+    if inner.any():
+        points[inner] = shapely.point_on_surface(geom[inner])
+        point_from[inner] = "representative_point"
+    area = np.full(len(pois), np.nan)
+    if area_like.any():
+        metric_crs = gpd.GeoSeries(points, crs=crs).estimate_utm_crs()
+        area[area_like] = gpd.GeoSeries(geom[area_like], crs=crs).to_crs(metric_crs).area
+        _use_entrances(points, point_from, geom, area_like, gates, crs, metric_crs)
+    return points, point_from, area
 
 
 def _to_facilities(
@@ -214,35 +266,13 @@ def _to_facilities(
     wanted: list[str] | None,
     label: str,
 ) -> gpd.GeoDataFrame:
+    """One row per (feature, matching category), in EPSG:4326."""
     pois = pois.reset_index(drop=True)
     pairs = table.match_osm(pois, only=wanted)
-    geom = pois.geometry.to_numpy()
-    type_id = shapely.get_type_id(geom)
-    area_like = np.isin(type_id, [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON])
-    line_like = np.isin(
-        type_id, [shapely.GeometryType.LINESTRING, shapely.GeometryType.MULTILINESTRING]
-    )
-    points = geom.copy()
-    point_from = np.full(len(pois), "node", dtype=object)
-    if (area_like | line_like).any():
-        points[area_like | line_like] = shapely.point_on_surface(geom[area_like | line_like])
-        point_from[area_like | line_like] = "representative_point"
-    metric_crs = (
-        gpd.GeoSeries(points, crs=pois.crs or "EPSG:4326").estimate_utm_crs()
-        if len(pois)
-        else "EPSG:32650"
-    )
-    area = np.full(len(pois), np.nan)
-    if area_like.any():
-        area[area_like] = (
-            gpd.GeoSeries(geom[area_like], crs=pois.crs or "EPSG:4326").to_crs(metric_crs).area
-        )
-        _use_entrances(
-            points, point_from, geom, area_like, gates, pois.crs or "EPSG:4326", metric_crs
-        )
-    tags_json = _tags_json(pois)
+    points, point_from, area = _feature_points(pois, gates)
     rows = pairs["row"].to_numpy()
-    out = gpd.GeoDataFrame(
+    crs = pois.crs or "EPSG:4326"
+    return gpd.GeoDataFrame(
         {
             "category": pairs["category"].to_numpy(),
             "name": pois["name"].to_numpy(dtype=object)[rows] if len(rows) else [],
@@ -251,16 +281,13 @@ def _to_facilities(
             "area_m2": area[rows],
             "point_from": point_from[rows],
             "opening_hours": _col(pois, "opening_hours")[rows],
-            "tags": tags_json[rows],
+            "tags": _tags_json(pois)[rows],
             "source_file": label,
             "source_crs": "WGS-84",
         },
-        geometry=gpd.GeoSeries(points[rows], crs=pois.crs or "EPSG:4326")
-        .to_crs("EPSG:4326")
-        .values,
+        geometry=gpd.GeoSeries(points[rows], crs=crs).to_crs("EPSG:4326").values,
         crs="EPSG:4326",
     )
-    return out
 
 
 def _col(df: pd.DataFrame, key: str) -> np.ndarray:
