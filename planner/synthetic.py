@@ -28,6 +28,7 @@ def grid_raw(
     seed: int = 0,
     origin: tuple[float, float] = (400_000.0, 2_540_000.0),
     crs: str = "EPSG:32650",
+    bbox: tuple[float, float, float, float] | None = None,
 ) -> RawNetwork:
     """A grid-like street network of about ``n_nodes`` nodes as a RawNetwork.
 
@@ -47,9 +48,15 @@ def grid_raw(
         Random seed.
     origin, crs
         Where the grid lies (default: Guangzhou, UTM zone 50N).
+    bbox
+        (xmin, ymin, xmax, ymax) in ``crs``: only the edges whose extent meets this box,
+        with their nodes, exactly as they are in the whole grid (the same random draws),
+        so that a part of a large grid can be built without the rest (every edge that
+        intersects the box is there; a few more near its corners may be).
     """
     rng = np.random.default_rng(seed)
     side = max(2, round(float(np.sqrt(n_nodes))))
+    label = f"synthetic grid ({side * side:,} nodes, seed {seed})"
     ii, jj = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
     ids = (ii * side + jj).ravel()
     jitter = spacing_m * 0.2
@@ -70,14 +77,27 @@ def grid_raw(
     amp = rng.uniform(-0.25, 0.25, m) * spacing_m * bend
     mx = mx - dy / norm * amp
     my = my + dx / norm * amp
+    highway = rng.choice(_CLASSES, size=m, p=_CLASS_P)
+    one = (rng.random(m) < oneway) & (highway != "footway")
+    if bbox is not None:
+        ex = np.stack([x[u], x[v], mx])
+        ey = np.stack([y[u], y[v], my])
+        sel = np.flatnonzero(
+            (ex.max(axis=0) >= bbox[0])
+            & (ex.min(axis=0) <= bbox[2])
+            & (ey.max(axis=0) >= bbox[1])
+            & (ey.min(axis=0) <= bbox[3])
+        )
+        u, v, mx, my, highway, one = (a[sel] for a in (u, v, mx, my, highway, one))
+        nodes = np.unique(np.concatenate([u, v]))
+        ids, x, y = ids[nodes], x[nodes], y[nodes]
+        u, v = np.searchsorted(nodes, u), np.searchsorted(nodes, v)
     coords = np.stack(
         [np.column_stack([x[u], y[u]]), np.column_stack([mx, my]), np.column_stack([x[v], y[v]])],
         axis=1,
     )
     geoms = shapely.linestrings(coords)
     length = shapely.length(geoms)
-    highway = rng.choice(_CLASSES, size=m, p=_CLASS_P)
-    one = (rng.random(m) < oneway) & (highway != "footway")
     tags = pd.DataFrame(
         {
             "highway": highway.astype(object),
@@ -88,14 +108,14 @@ def grid_raw(
         node_ids=ids.astype(np.int64),
         node_x=x,
         node_y=y,
-        edges_u=u.astype(np.int64),
-        edges_v=v.astype(np.int64),
+        edges_u=ids[u].astype(np.int64),
+        edges_v=ids[v].astype(np.int64),
         length=length,
         geometry=geoms,
         tags=tags,
         crs=crs,
         directed_rows=False,
-        source=f"synthetic grid ({ids.size:,} nodes, seed {seed})",
+        source=label if bbox is None else f"{label}, part {tuple(map(float, bbox))}",
     )
 
 
