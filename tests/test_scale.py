@@ -92,7 +92,7 @@ def area():
     net = Network.from_raw(joined(main, island, far), mode="walk")
     rng = np.random.default_rng(7)
     x0, y0 = 400_000.0, 2_540_000.0
-    cats = np.repeat(LIFE + ["library", "park", "culture_station"], 40)
+    cats = np.repeat([*LIFE, "library", "park", "culture_station"], 40)
     fx = rng.uniform(x0, x0 + 8_000, len(cats))
     fy = rng.uniform(y0, y0 + 8_000, len(cats))
     fac = gpd.GeoDataFrame({"category": cats}, geometry=gpd.points_from_xy(fx, fy), crs=net.crs)
@@ -132,7 +132,9 @@ def walk_pieces(net):
     import networkx as nx
 
     G = nx.Graph()
-    G.add_edges_from(zip(net.node_ids[net.edges_u].tolist(), net.node_ids[net.edges_v].tolist()))
+    G.add_edges_from(
+        zip(net.node_ids[net.edges_u].tolist(), net.node_ids[net.edges_v].tolist(), strict=False)
+    )
     return nx.number_connected_components(G)
 
 
@@ -387,7 +389,7 @@ def test_pbf_read_by_bounding_box_per_partition(helsinki_pbf, client):
 
 
 def test_a_failing_partition_is_retried_once_then_named(area, client, tmp_path):
-    net, fac, blocks, communities = area
+    net, fac, blocks, _communities = area
     marker = tmp_path / "failed once"
 
     def flaky(part):
