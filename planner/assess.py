@@ -1153,6 +1153,7 @@ def assess_partitioned(
         return replace(assess(whole, facilities, blocks, **options), inputs=given)
     _show(early)
     log(f"assess: {len(run.parts)} partitions, grown by {run.reach:,.0f} m (+ snapping)")
+    t0 = time.perf_counter()
     with scale.connect(client, workers=workers) as c:
         results = scale.run_tasks(
             c,
@@ -1161,6 +1162,7 @@ def assess_partitioned(
             total=len(run.parts),
         )
     ordered = [results[p.id] for p in run.parts]
+    _record(run, ordered, time.perf_counter() - t0)
     table = _merged_table(layers, ordered)
     passes = _merged_passes(layers, ordered, base)
     for text in dict.fromkeys(t for r in ordered for t in r.warnings):
@@ -1168,6 +1170,24 @@ def assess_partitioned(
     tables = roll_ups(table, layers, run.rows_of, component_table(table, layers, passes))
     nets = {k: _net_for(k, base, by_mode) for k in layers.limits} if base is not None else {}
     return _assessment(table, tables, layers, nets, _params(layers, base or source), given)
+
+
+def _record(run: _Run, results: Sequence[PartResult], seconds: float) -> None:
+    stats = pd.DataFrame(
+        {
+            "blocks": [len(p.blocks) for p in run.parts],
+            "nodes": [r.nodes for r in results],
+            "seconds": [r.seconds for r in results],
+            "peak_rss": [r.peak_rss for r in results],
+        },
+        index=pd.Index([p.id for p in run.parts], name="partition"),
+    )
+    scale.last_run = scale.RunStats(stats, run.reach, seconds)
+    log(
+        f"assess: {len(results)} partitions in {seconds:.1f} s ({stats['seconds'].sum():.1f} s "
+        f"of tasks), largest {stats['nodes'].max():,} nodes, worker peak "
+        f"{stats['peak_rss'].max() / 2**20:,.0f} MB"
+    )
 
 
 def _show(recorded: Sequence[warnings.WarningMessage]) -> None:

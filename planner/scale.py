@@ -100,6 +100,8 @@ QUAD_SEGS = 16
 OUTSIDE = 1.0 / math.cos(math.pi / (4 * QUAD_SEGS))
 #: Metres added to every buffer, far above rounding.
 MARGIN_M = 1.0
+#: How long to try to reach a scheduler given by address.
+CONNECT_TIMEOUT = "20s"
 #: Names of partitions given as text.
 NAMED = ("communities", "streets")
 
@@ -165,7 +167,8 @@ def partition_areas(
     spec
         A GeoDataFrame or GeoSeries of polygons (ids: its index labels), a polygon file
         (read with :func:`planner.read_layer`), ``"grid:<km>"`` (square cells of that
-        side over ``extent``, aligned on multiples of the side), ``"communities"`` (the
+        side over ``extent``: its width and height split into the whole number of cells
+        nearest to that side, covering it exactly), ``"communities"`` (the
         communities' polygons, ids their names) or ``"streets"`` (the communities
         merged by their street/township).
     crs
@@ -205,13 +208,17 @@ def grid_km(spec: str) -> float:
 
 
 def _grid(km: float, extent: Sequence[float], crs: pyproj.CRS) -> gpd.GeoSeries:
+    """Cells of about ``km`` covering ``extent`` exactly (its width and height each split
+    into the whole number of cells nearest to km), ids "grid <km> km (column, row)"."""
     side = km * 1000.0
     x0, y0, x1, y1 = (float(v) for v in extent)
-    i0, i1 = math.floor(x0 / side), math.floor(x1 / side)
-    j0, j1 = math.floor(y0 / side), math.floor(y1 / side)
-    gi, gj = np.meshgrid(np.arange(i0, i1 + 1), np.arange(j0, j1 + 1), indexing="ij")
+    nx = max(1, round((x1 - x0) / side))
+    ny = max(1, round((y1 - y0) / side))
+    xs = np.linspace(x0, x1, nx + 1)
+    ys = np.linspace(y0, y1, ny + 1)
+    gi, gj = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
     ii, jj = gi.ravel(), gj.ravel()
-    cells = shapely.box(ii * side, jj * side, (ii + 1) * side, (jj + 1) * side)
+    cells = shapely.box(xs[ii], ys[jj], xs[ii + 1], ys[jj + 1])
     ids = [f"grid {km:g} km ({i}, {j})" for i, j in zip(ii.tolist(), jj.tolist(), strict=True)]
     return gpd.GeoSeries(cells, index=pd.Index(ids, name="partition"), crs=crs)
 
@@ -572,9 +579,13 @@ def connect(client: Any = None, *, workers: int | None = None) -> Iterator[Any]:
         return
     if isinstance(client, str):
         try:
-            made = dist.Client(client, timeout="30s")
+            made = dist.Client(client, timeout=CONNECT_TIMEOUT)
         except OSError as exc:
-            msg = f"scheduler {client!r}: cannot connect ({exc}); check the address and port."
+            text = " ".join(str(exc).split())
+            msg = (
+                f"scheduler {client!r}: cannot connect ({text}); check the address and port, "
+                "and that the scheduler runs."
+            )
             raise InputError(msg) from None
         with made:
             yield made
@@ -618,10 +629,26 @@ class _Flight:
 
 @dataclass
 class TaskRun:
-    """What :func:`run_tasks` measured: seconds per partition and attempts."""
+    """What :func:`run_tasks` measured: seconds from the start to each partition's end,
+    and the attempts it took."""
 
     seconds: dict[str, float] = field(default_factory=dict)
     attempts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunStats:
+    """A partitioned run, for the record and benchmarks (:data:`last_run`): per partition
+    its blocks, the nodes of its network, the seconds its task took on the worker and
+    the peak memory of that worker process so far (bytes)."""
+
+    partitions: pd.DataFrame
+    reach_m: float
+    seconds: float
+
+
+#: The statistics of the last partitioned run in this process (None before one).
+last_run: RunStats | None = None
 
 
 def run_tasks(
