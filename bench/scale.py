@@ -153,7 +153,7 @@ def partitioned(args, fac, blocks):
             n_workers=args.workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",
             memory_limit=None,
         ) as cluster,
         Client(cluster) as client,

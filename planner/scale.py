@@ -601,7 +601,7 @@ def connect(client: Any = None, *, workers: int | None = None) -> Iterator[Any]:
             n_workers=n,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",
             silence_logs=logging.ERROR,
         ) as cluster,
         dist.Client(cluster) as made,

@@ -52,7 +52,7 @@ TABLES = ["summary", "by_community", "by_street", "by_setting", "coverage", "tar
 def client():
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster) as c,
     ):
@@ -334,6 +334,8 @@ def test_network_source_read_per_partition_equals_the_single_run(area, client):
         )
     assert_same(one, many)
     assert many.networks == {}  # no whole network held here
+    with pytest.raises(InputError, match=r"holds no network for circle 'urban_15min_life'"):
+        many.network_for("urban_15min_life")
     assert "NetworkSource" in many.params["network"]
 
 

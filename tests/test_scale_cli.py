@@ -68,7 +68,7 @@ def test_a_failing_partition_is_one_line_and_nothing_is_written(tmp_path, capsys
         raise OSError(msg)
 
     cluster = distributed.LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
     )
     client = distributed.Client(cluster)
     monkeypatch.setattr(steps, "assess_part", broken)

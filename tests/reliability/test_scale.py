@@ -178,7 +178,7 @@ def test_scale_partition_failed_and_drive_faster_than_assumed():
     drive = [{"id": "car", "categories": ["supermarket"], "minutes": 1, "mode": "drive"}]
     with (
         distributed.LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster) as client,
         pytest.raises(scale.PartitionError) as err,
@@ -202,3 +202,16 @@ def test_scale_partition_failed_and_drive_faster_than_assumed():
         "Nothing was written; fix the input of that area or run it alone "
         "(partitions=<its polygon>)."
     )
+
+
+def test_every_entry_of_the_section_has_a_test():
+    """Entry ids of docs/errors.md's section are test ids here (a case or a test name)."""
+    import re
+
+    text = (Path(__file__).parents[2] / "docs" / "errors.md").read_text(encoding="utf-8")
+    section = text.split("## Partitioned runs", 1)[1].split("\n## ", 1)[0]
+    entries = set(re.findall(r"^\| `([a-z0-9-]+)` \|", section, flags=re.MULTILINE))
+    names = {n.removeprefix("test_").replace("_", "-") for n in globals() if n.startswith("test_")}
+    cases = {"scale-partitions-grid", "scale-partitions-unknown", "scale-partitions-communities"}
+    assert len(entries) == 16
+    assert entries <= {*BAD_PLANS, *cases, *names}, sorted(entries - {*BAD_PLANS, *cases, *names})
