@@ -68,7 +68,7 @@ from .assessment import (
     value_column,
     value_pairs,
 )
-from .errors import InputError, NetworkError, PlannerWarning, closest
+from .errors import InputError, MissingColumnError, NetworkError, PlannerWarning, closest
 from .network import ModeGraph, Network
 from .rules import Category, CategoryTable, Circle, Preset, circle_from_spec, load_preset
 from .scale import NetworkSource
@@ -199,18 +199,29 @@ def assess(
         f"{len(passes.values)} engine passes ({len(passes.networks)} modes), "
         f"preset {checked.preset.id}"
     )
-    given = AssessmentInputs(
+    given = _given(network, facilities, blocks, checked, entrances)
+    return _assessment(table, tables, checked, passes.networks, _params(checked), given)
+
+
+def _given(
+    network: Any,
+    facilities: gpd.GeoDataFrame,
+    blocks: gpd.GeoDataFrame,
+    layers: Layers,
+    entrances: gpd.GeoDataFrame | None,
+) -> AssessmentInputs:
+    """What the run was given, for the record and a re-run."""
+    return AssessmentInputs(
         network=network,
         facilities=facilities,
         blocks=blocks,
-        communities=checked.communities,
+        communities=layers.communities,
         entrances=entrances,
-        category=category,
-        circles=tuple(asdict(c) for c in checked.circles),
-        key_of=checked.key_of,
-        reference_year=reference_year,
+        category=layers.category,
+        circles=tuple(asdict(c) for c in layers.circles),
+        key_of=layers.key_of,
+        reference_year=layers.reference_year,
     )
-    return _assessment(table, tables, checked, passes.networks, _params(checked), given)
 
 
 def _assessment(
@@ -1137,17 +1148,7 @@ def assess_partitioned(
     except BaseException:
         _show(early)
         raise
-    given = AssessmentInputs(
-        network=network,
-        facilities=facilities,
-        blocks=blocks,
-        communities=layers.communities,
-        entrances=options.get("entrances"),
-        category=layers.category,
-        circles=tuple(asdict(c) for c in layers.circles),
-        key_of=layers.key_of,
-        reference_year=layers.reference_year,
-    )
+    given = _given(network, facilities, blocks, layers, options.get("entrances"))
     if sum(not p.components_only for p in run.parts) <= 1:  # one partition: in this process
         whole = source.load(None, run.crs) if source is not None else network
         return replace(assess(whole, facilities, blocks, **options), inputs=given)
@@ -1227,8 +1228,9 @@ def _plan_run(
     fx, fy = _metric_xy(layers.facilities.geometry, crs)
     rows_of = facility_rows(layers)
     given = source.fastest_kph if source is not None else None
+    by_mode = dict(network) if isinstance(network, Mapping) else {}
     speeds = {
-        k: scale.fastest_kph(k, _net_for(k, base, {}) if base is not None else None, given)
+        k: scale.fastest_kph(k, _net_for(k, base, by_mode) if base is not None else None, given)
         for k in layers.limits
     }
     reach = scale.reach_m(layers.limits, speeds)
@@ -1288,7 +1290,12 @@ def _gates(
         return None, None
     ent = check_gdf(ent, "entrances")
     if "block" not in ent.columns:
-        return None, None  # the engine's own check names the column (in the worker)
+        msg = (
+            "entrances needs a 'block' column holding, for each entrance, the index label "
+            f"of the block it opens; columns present: {list(ent.columns)}. "
+            "planner.block_entrances(blocks, gates) builds it."
+        )
+        raise MissingColumnError(msg)
     block = layers.blocks.index.get_indexer(ent["block"])
     if (block < 0).any():
         bad = ent["block"][block < 0].unique()[:5].tolist()
@@ -1480,6 +1487,8 @@ def _warn_off_network(layers: Layers, results: Sequence[PartResult], passes: Pas
         if r.facility_ok is not None:
             seen[r.facility_pos] = True
             ok[r.facility_pos] |= r.facility_ok
+    geo = layers.facilities.geometry
+    seen |= (geo.isna() | geo.is_empty).to_numpy()  # no point: off the streets, as in one run
     mode = cast(Network, SimpleNamespace(mode=key.mode))  # the warning names the mode only
     warn_unsnapped(_as_snaps(ok[seen]), _as_snaps(passes.snapped[key]), 0, mode)
 

@@ -536,3 +536,45 @@ def test_grid_raw_part_equals_the_same_streets_of_the_whole():
     assert shapely.equals_exact(whole.geometry[rows], part.geometry, 0).all()
     touching = np.flatnonzero(shapely.intersects(whole.geometry, shapely.box(*box)))
     assert set(touching) <= set(rows)
+
+
+def test_gated_blocks_and_warnings_as_in_the_single_run(area, client):
+    """Gates across a partition line, points off the streets: the same times, and the same
+    warnings (counted on the whole, shown once)."""
+    net, fac, blocks, communities = area
+    rng = np.random.default_rng(11)
+    gated = blocks.index[:60]
+    pts = blocks.loc[gated].representative_point()
+    angle = rng.uniform(0, 2 * math.pi, len(gated))
+    dist = rng.uniform(50, 400, len(gated))
+    gates = gpd.GeoDataFrame(
+        {"block": gated},
+        geometry=gpd.points_from_xy(pts.x + dist * np.cos(angle), pts.y + dist * np.sin(angle)),
+        crs=blocks.crs,
+    )
+    off = gpd.GeoDataFrame(
+        {"population": [10.0, 20.0], "households": [4.0, 8.0], "setting": ["urban", "rural"]},
+        geometry=[shapely.Point(400_000 + 20_000, 2_540_000 + 20_000)] * 2,
+        crs=blocks.crs,
+        index=pd.Index(["far 1", "far 2"], name="block"),
+    )
+    blocks = pd.concat([blocks, off])
+    fac = pd.concat([fac, fac.iloc[:3].set_geometry([shapely.Point(420_000, 2_570_000)] * 3)])
+    kw = {"circles": CIRCLES, "communities": communities, "entrances": gates}
+    with warnings.catch_warnings(record=True) as one_seen:
+        warnings.simplefilter("always")
+        one = planner.assess(net, fac, blocks, **kw)
+    with warnings.catch_warnings(record=True) as many_seen:
+        warnings.simplefilter("always")
+        many = planner.assess(net, fac, blocks, partitions=quadrants(net.crs), client=client, **kw)
+    pd.testing.assert_frame_equal(one.blocks, many.blocks, check_exact=True)
+    pd.testing.assert_frame_equal(one.components, many.components, check_exact=True)
+    texts = [str(w.message) for w in one_seen if issubclass(w.category, PlannerWarning)]
+    assert "3 facilities and 2 origins are farther than 500 m" in " ".join(texts)
+    assert sorted(texts) == sorted(
+        str(w.message) for w in many_seen if issubclass(w.category, PlannerWarning)
+    )
+    # the gates changed the answer: some gated blocks are slower than from their point
+    plain = run(net, fac, blocks, communities)
+    column = one.value_column("urban_15min_life", "catering")
+    assert (one.blocks.loc[gated, column] != plain.blocks.loc[gated, column]).any()
