@@ -50,10 +50,10 @@ from ._log import log
 from ._snap import SnapResult
 from ._validate import check_facilities, check_gdf, check_network, warn
 from .access import (
-    node_times,
+    CategoryJob,
+    category_times,
     origin_legs,
     origin_points,
-    origin_times_many,
     snap_layer,
     snap_origins,
     warn_unsnapped,
@@ -643,7 +643,8 @@ class Pieces:
 def engine_passes(
     checked: Checked, rows_of: Mapping[str, np.ndarray], *, part: bool = False
 ) -> Passes:
-    """Step 3: one multi-source Dijkstra per (category, way of travelling) the circles use.
+    """Step 3: one multi-source Dijkstra per (category, way of travelling) the circles use,
+    all handed to the engine at once, so that they run side by side on its threads.
 
     ``part=True``: the network is a partition's part of a larger one: a mode without
     streets here leaves its blocks unreached (inf) instead of raising, and points off the
@@ -652,6 +653,7 @@ def engine_passes(
     pairs = set(value_pairs(checked.circles, checked.key_of))
     out = Passes({}, {}, {}, {}, {})
     n = len(checked.blocks)
+    jobs: dict[tuple[str, EngineKey], CategoryJob] = {}
     for key, limit in checked.limits.items():
         net = _net_for(key, checked.base, checked.by_mode)
         cats = [cat for cat in checked.needed if (cat, key) in pairs]
@@ -666,15 +668,17 @@ def engine_passes(
             if not part:
                 warn_unsnapped(fsnap, origins, 0, net)
         out.networks[key] = net
-        subs = [_category_snap(fsnap, rows_of[cat]) for cat in cats]
-        best = _pass_times(mg, origins, subs, limit)
+        legs = origin_legs(mg, origins)
         labels, out.components[key] = street_components(mg)
         out.snapped[key] = origins.ok
-        for j, (cat, sub) in enumerate(zip(cats, subs, strict=True)):
-            out.values[(cat, key)] = best[:, j]
+        subs = {cat: _category_snap(fsnap, rows_of[cat]) for cat in cats}
+        for cat, sub in subs.items():
+            jobs[(cat, key)] = CategoryJob(mg, legs, sub, limit)
             out.linked[(cat, key)] = on_components_of(mg, labels, origins, sub)
         if part:
-            out.pieces[key] = _pieces(net, labels, origins, dict(zip(cats, subs, strict=True)))
+            out.pieces[key] = _pieces(net, labels, origins, subs)
+    times = category_times(list(jobs.values()))
+    out.values.update({pair: t for pair, (t, _) in zip(jobs, times, strict=True)})
     return out
 
 
@@ -724,17 +728,6 @@ def _net_for(key: EngineKey, base: Network, by_mode: dict[str, Network]) -> Netw
 def _category_snap(snap: SnapResult, pos: np.ndarray) -> SnapResult:
     """The snapped facilities of one category (the rows that reached a street)."""
     return snap.take(pos[snap.ok[pos]]) if len(pos) else snap.take(pos)
-
-
-def _pass_times(
-    mg: ModeGraph, origins: SnapResult, subs: list[SnapResult], limit: float
-) -> np.ndarray:
-    """Blocks x categories: time to the nearest facility of each (inf beyond ``limit``)."""
-    if not subs:
-        return np.zeros((origins.n_points, 0))
-    dists = [node_times(mg, sub, limit)[0] for sub in subs]
-    best, _ = origin_times_many(mg, dists, None, origin_legs(mg, origins), subs, limit)
-    return best
 
 
 #: Components found per mode graph (id -> (weak reference, labels, count)), kept while
@@ -1263,8 +1256,17 @@ def _plan_run(
         line=line_metres((bx, by), (fx, fy), rows_of, layers.needed),
         fac_xy=(fx, fy),
         gate_block=gate_block,
-        settings=scale.settings_snapshot(),
+        settings=_worker_settings(),
     )
+
+
+def _worker_settings() -> dict[str, Any]:
+    """The driver's settings for the tasks; the engine on one thread per task unless
+    ``settings.threads`` says otherwise (the partitions are the unit of parallelism)."""
+    snapshot = scale.settings_snapshot()
+    if "threads" in snapshot and snapshot["threads"] is None:
+        snapshot["threads"] = 1
+    return snapshot
 
 
 def _metric_xy(geoms: gpd.GeoSeries, crs: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -64,20 +64,32 @@ def _shared_options() -> argparse.ArgumentParser:
         action="store_true",
         help="print planner's log, where warnings come from, and tracebacks of errors",
     )
+    shared.add_argument(
+        "--threads", type=_threads, metavar="N", help="threads the engine uses (default: all cores)"
+    )
     return shared
+
+
+def _threads(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        msg = f"--threads takes a whole number, 1 or more; got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return int(text)
 
 
 @contextlib.contextmanager
 def _shared_settings(args: argparse.Namespace) -> Iterator[None]:
     """Apply the shared options to planner.settings for one command, then restore them."""
-    old = (settings.log_console, settings.log_level)
+    old = (settings.log_console, settings.log_level, settings.threads)
     try:
         if args.verbose:
             settings.log_console = True
             settings.log_level = logging.INFO
+        if args.threads is not None:
+            settings.threads = args.threads
         yield
     finally:
-        settings.log_console, settings.log_level = old
+        settings.log_console, settings.log_level, settings.threads = old
 
 
 # --- what one command run shares: output, warnings, progress, failures -----------------
@@ -272,7 +284,7 @@ def _cmd_demo(s: Session) -> None:
         meeting, with_hours = int(totals["meeting"]), int(totals["with_hours"])
         s.say(
             f"\nopening hours: {meeting} of {with_hours} facilities with readable hours "
-            "open >= 8 h a day"
+            f"open {hours.attrs['reading_text']}"
         )
     seconds = sum(res["seconds"].values())
     s.say(
@@ -305,8 +317,7 @@ def _cmd_run(s: Session) -> None:
 
 
 def _cmd_site(s: Session) -> None:
-    from .outputs.bundle import write_outputs
-    from .plan import check_output_folder, load_plan, plan_settings, site_plan
+    from .plan import check_output_folder, load_plan, plan_settings, site_plan, write_plan_outputs
 
     a = s.args
     flags = {"circle": a.circle, "k": a.k, "target": a.target, "solver": a.solver}
@@ -318,12 +329,12 @@ def _cmd_site(s: Session) -> None:
         steps("siting")
         res = site_plan(plan, assessment)
         steps("outputs")
-        write_outputs(assessment, out, sites=res, formats=(), reports=False, lang=plan.lang)
+        written = write_plan_outputs(plan, assessment, res, out)
     s.say(repr(res))
     if res.message:
         s.say(res.message)
     s.say(res.sites[["rank", "population_new", "share_after"]].to_string())
-    s.say(f"wrote {out / 'sites.gpkg'}, {out / 'sites.csv'} and {out / 'index.html'}")
+    s.say(f"wrote {len(written)} files to {out} (the sites, tables, map and drafts of this run)")
 
 
 def _assessed(plan: Any, steps: _Steps) -> Any:

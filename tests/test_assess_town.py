@@ -203,7 +203,8 @@ def test_targets(result):
 
 
 def test_each_category_and_mode_runs_once(monkeypatch):
-    """7 circles share engine passes: walk 20 categories, walk distance 4, bicycle 6.
+    """7 circles share engine passes: walk 20 categories, walk distance 4, bicycle 6, all
+    handed to the engine at once (so that they run side by side on its threads).
 
     The culture circles take 综合性文化服务中心 (culture_service_center) too.
     """
@@ -211,16 +212,19 @@ def test_each_category_and_mode_runs_once(monkeypatch):
 
     mod = importlib.import_module("planner.assess")
     calls = []
-    real = mod.node_times
+    batches = []
+    real = mod.category_times
 
-    def counting(mg, snap, limit, **kw):
-        calls.append((mg.spec.name, mg.spec.speed_kph, limit))
-        return real(mg, snap, limit, **kw)
+    def counting(jobs, **kw):
+        batches.append(len(jobs))
+        calls.extend((j.mg.spec.name, j.mg.spec.speed_kph, j.limit) for j in jobs)
+        return real(jobs, **kw)
 
-    monkeypatch.setattr(mod, "node_times", counting)
+    monkeypatch.setattr(mod, "category_times", counting)
     net, fac, blocks, communities = town()
     planner.assess(net, fac, blocks, communities=communities)
     assert len(calls) == 20 + 4 + 6
+    assert batches == [20 + 4 + 6]
     assert {(m, s, lim) for m, s, lim in calls} == {
         ("walk", 4.0, 1800.0),
         ("walk", 3.6, 5000.0),
@@ -320,7 +324,7 @@ def test_bad_input():
 
 def test_to_files_keeps_block_ids(result, tmp_path):
     # Unnamed string index: the ids must survive the export.
-    path = next(p for p in result.to_files(tmp_path, formats=["csv"]) if "_blocks" in p)
+    path = next(p for p in result.to_files(tmp_path, formats=["csv"]) if "_blocks" in p.name)
     ids = pd.read_csv(path, encoding="utf-8-sig").iloc[:, 0].tolist()
     assert ids == ["U1", "U2", "R1", "R2", "W1"]
 
@@ -328,12 +332,14 @@ def test_to_files_keeps_block_ids(result, tmp_path):
     b = result.blocks
     result.blocks = b.assign(block_id=b.index.to_numpy()).rename_axis("block_id")
     try:
-        path = next(p for p in result.to_files(tmp_path / "a", formats=["csv"]) if "_blocks" in p)
+        paths = result.to_files(tmp_path / "a", formats=["csv"])
+        path = next(p for p in paths if "_blocks" in p.name)
         header = pd.read_csv(path, encoding="utf-8-sig", nrows=0).columns.tolist()
         assert sum(h.startswith("block_id") for h in header) == 1
         # Same name, different values: both kept, the index renamed.
         result.blocks = b.assign(block_id=range(5)).rename_axis("block_id")
-        path = next(p for p in result.to_files(tmp_path / "b", formats=["csv"]) if "_blocks" in p)
+        paths = result.to_files(tmp_path / "b", formats=["csv"])
+        path = next(p for p in paths if "_blocks" in p.name)
         frame = pd.read_csv(path, encoding="utf-8-sig")
         assert frame["block_id_index"].tolist() == ["U1", "U2", "R1", "R2", "W1"]
         assert frame["block_id"].tolist() == [0, 1, 2, 3, 4]
