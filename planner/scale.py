@@ -696,7 +696,7 @@ def run_tasks(
         for fut in ac:
             f = flights.pop(fut.key)
             if fut.status != "finished":
-                error = fut.exception()
+                error = _error_of(fut)
                 client.cancel([fut, f.data])
                 if f.tries < 2:
                     log(f"scale: partition {f.pid!r} failed ({error!r}); retrying it once")
@@ -717,6 +717,14 @@ def run_tasks(
         client.cancel([f.future for f in flights.values()] + [f.data for f in flights.values()])
         raise
     return results
+
+
+def _error_of(fut: Any) -> BaseException | None:
+    """The exception of a failed or cancelled future (a lost worker cancels its tasks)."""
+    try:
+        return fut.exception()
+    except BaseException as exc:  # cancelled: the cancellation is the error
+        return exc
 
 
 def _failure(pid: str, error: BaseException | None) -> str:
