@@ -12,6 +12,7 @@ from . import demo as demo
 from . import errors as errors
 from . import hours as hours
 from . import modes as modes
+from . import scale as scale
 from . import settings as settings
 from ._version import __version__ as __version__
 from .access import travel_times as travel_times
@@ -30,6 +31,7 @@ from .plan import run_plan as run_plan
 from .rules import categories as categories
 from .rules import load_preset as load_preset
 from .rules import presets as presets
+from .scale import NetworkSource as NetworkSource
 from .siting import Siting as Siting
 from .siting import site as site
 from .sources.blocks import block_entrances as block_entrances
@@ -46,6 +48,7 @@ from .sources.osm_facilities import load_facilities as load_facilities
 __all__ = [
     "Assessment",
     "Network",
+    "NetworkSource",
     "Siting",
     "assess",
     "block_entrances",
@@ -73,6 +76,7 @@ __all__ = [
     "read_layer",
     "run_plan",
     "save_map",
+    "scale",
     "settings",
     "site",
     "travel_times",

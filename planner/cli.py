@@ -116,6 +116,10 @@ class _Steps:
         self.started = True
         self.bar.set_description_str(name)
 
+    def partition(self, done: int, total: int, _pid: str) -> None:
+        """A partition of a partitioned assessment finished ([scale] in a plan)."""
+        self.bar.set_description_str(f"assessment {done}/{total}")
+
     def close(self, *, done: bool = True) -> None:
         if self.started and done:
             self.bar.update(1)
@@ -302,10 +306,10 @@ def _cmd_run(s: Session) -> None:
     from .outputs.bundle import summary_table
     from .plan import check_output_folder, load_plan, run_plan
 
-    plan = load_plan(s.args.plan, out=s.args.out)
+    plan = load_plan(s.args.plan, out=s.args.out, flags=_scale_flags(s.args))
     s.out = check_output_folder(plan)
     with s.steps(7) as steps:
-        res = run_plan(plan, step=steps)
+        res = run_plan(plan, step=steps, progress_to=steps.partition)
     s.say(summary_table(res["assessment"], plan.lang).to_string())
     if res["siting"] is not None:
         s.say(repr(res["siting"]))
@@ -317,6 +321,7 @@ def _cmd_site(s: Session) -> None:
 
     a = s.args
     flags = {"circle": a.circle, "k": a.k, "target": a.target, "solver": a.solver}
+    flags |= _scale_flags(a)
     plan = load_plan(a.plan, flags=flags, out=a.out, needs=("siting",))
     s.out = out = check_output_folder(plan)
     with s.steps(6) as steps, plan_settings(plan):
@@ -338,7 +343,12 @@ def _assessed(plan: Any, steps: _Steps) -> Any:
 
     inputs = load_inputs(plan, steps)
     steps("assessment")
-    return assess_plan(plan, inputs)
+    return assess_plan(plan, inputs, steps.partition)
+
+
+def _scale_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """--scheduler and --workers, for the plan's [scale] section."""
+    return {"scheduler": args.scheduler, "workers": args.workers}
 
 
 def _cmd_report(s: Session) -> None:
@@ -346,7 +356,7 @@ def _cmd_report(s: Session) -> None:
     from .plan import check_output_folder, load_plan, plan_settings
 
     a = s.args
-    plan = load_plan(a.plan, flags={"lang": a.lang}, needs=("communities",))
+    plan = load_plan(a.plan, flags={"lang": a.lang, **_scale_flags(a)}, needs=("communities",))
     s.out = out = check_output_folder(plan, Path(a.out) if a.out else plan.out / "reports")
     with s.steps(5) as steps, plan_settings(plan):
         assessment = _assessed(plan, steps)
@@ -412,6 +422,18 @@ def _init_arguments(p: argparse.ArgumentParser) -> None:
 def _plan_arguments(p: argparse.ArgumentParser, out: str) -> None:
     p.add_argument("plan", help="the plan file (TOML)")
     p.add_argument("--out", help=f"output folder (default: {out})")
+    cluster = p.add_mutually_exclusive_group()
+    cluster.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the plan's [scale] partitions on this dask scheduler (tcp://host:8786)",
+    )
+    cluster.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="run the plan's [scale] partitions on a local cluster of N worker processes",
+    )
 
 
 def _run_arguments(p: argparse.ArgumentParser) -> None:
