@@ -916,3 +916,26 @@ def _confidence(checked: Checked, rows_of: Mapping[str, np.ndarray]) -> pd.DataF
             }
         )
     return pd.DataFrame(rows).set_index("category")
+
+
+# --- the roll-ups in parts (an incremental what-if recomputes the circles that changed) ---
+
+
+def circle_roll_ups(
+    table: pd.DataFrame, circles: list[Circle], key_of: Mapping[str, EngineKey]
+) -> dict[str, pd.DataFrame]:
+    """The rows of some circles in ``summary`` (without the components columns),
+    ``by_community``, ``by_street``, ``by_setting`` and ``coverage``, as :func:`roll_ups`
+    computes them."""
+    return {
+        "summary": _summary(table, circles, key_of),
+        "by_community": _rollup(table, circles, "community"),
+        "by_street": _rollup(table, circles, "street"),
+        "by_setting": _rollup(table, circles, "setting"),
+        "coverage": _coverage(table, circles, key_of),
+    }
+
+
+def confidence_table(checked: Checked, rows_of: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """The ``confidence`` rows of the categories ``checked.circles`` need (see roll_ups)."""
+    return _confidence(checked, rows_of)
