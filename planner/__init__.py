@@ -42,6 +42,8 @@ from .sources.community_tables import read_community_table as read_community_tab
 from .sources.files import read_facilities as read_facilities
 from .sources.files import read_layer as read_layer
 from .sources.osm_facilities import load_facilities as load_facilities
+from .whatif import new_stations as new_stations
+from .whatif import what_if as what_if
 
 __all__ = [
     "Assessment",
@@ -64,6 +66,7 @@ __all__ = [
     "load_preset",
     "map_assessment",
     "modes",
+    "new_stations",
     "opening_hours_check",
     "presets",
     "read_blocks",
@@ -76,5 +79,6 @@ __all__ = [
     "settings",
     "site",
     "travel_times",
+    "what_if",
     "write_report",
 ]
