@@ -8,8 +8,10 @@ registers (:func:`register_writer`) so that this module never imports the output
 from __future__ import annotations
 
 import html
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -24,10 +26,10 @@ from .rules import Circle, Preset
 DISTANCE_SPEED_KPH = 3.6
 
 #: The function behind :meth:`Assessment.to_files` (set by ``planner.outputs.export``).
-_WRITER: Callable[..., list[str]] | None = None
+_WRITER: Callable[..., list[Path]] | None = None
 
 
-def register_writer(writer: Callable[..., list[str]]) -> None:
+def register_writer(writer: Callable[..., list[Path]]) -> None:
     """Make ``writer(assessment, folder, formats=, name=)`` the one behind ``to_files``."""
     global _WRITER  # noqa: PLW0603 - a one-slot registry filled at import of the outputs
     _WRITER = writer
@@ -301,12 +303,15 @@ class Assessment:
 
     def to_files(
         self,
-        folder: str,
+        folder: str | os.PathLike[str],
         *,
         formats: Sequence[str] = ("gpkg", "csv", "xlsx"),
         name: str = "assessment",
-    ) -> list[str]:
-        """Write the tables (GeoPackage layers, CSV, XLSX) atomically; see outputs.export."""
+    ) -> list[Path]:
+        """Write the tables (GeoPackage layers, CSV, XLSX) atomically.
+
+        Returns the files written, as :func:`planner.outputs.export.write_assessment` does.
+        """
         if _WRITER is None:  # pragma: no cover - planner/__init__ imports the outputs stage
             msg = "no assessment writer registered; import planner.outputs.export first."
             raise RuntimeError(msg)

@@ -268,7 +268,7 @@ def _cmd_demo(s: Session) -> None:
         meeting, with_hours = int(totals["meeting"]), int(totals["with_hours"])
         s.say(
             f"\nopening hours: {meeting} of {with_hours} facilities with readable hours "
-            "open >= 8 h a day"
+            f"open {hours.attrs['reading_text']}"
         )
     seconds = sum(res["seconds"].values())
     s.say(
@@ -301,8 +301,7 @@ def _cmd_run(s: Session) -> None:
 
 
 def _cmd_site(s: Session) -> None:
-    from .outputs.bundle import write_outputs
-    from .plan import check_output_folder, load_plan, plan_settings, site_plan
+    from .plan import check_output_folder, load_plan, plan_settings, site_plan, write_plan_outputs
 
     a = s.args
     flags = {"circle": a.circle, "k": a.k, "target": a.target, "solver": a.solver}
@@ -313,12 +312,12 @@ def _cmd_site(s: Session) -> None:
         steps("siting")
         res = site_plan(plan, assessment)
         steps("outputs")
-        write_outputs(assessment, out, sites=res, formats=(), reports=False, lang=plan.lang)
+        written = write_plan_outputs(plan, assessment, res, out)
     s.say(repr(res))
     if res.message:
         s.say(res.message)
     s.say(res.sites[["rank", "population_new", "share_after"]].to_string())
-    s.say(f"wrote {out / 'sites.gpkg'}, {out / 'sites.csv'} and {out / 'index.html'}")
+    s.say(f"wrote {len(written)} files to {out} (the sites, tables, map and drafts of this run)")
 
 
 def _assessed(plan: Any, steps: _Steps) -> Any:

@@ -1070,17 +1070,26 @@ def run_plan(
             step("siting")
             s = site_plan(p, a)
         step("outputs")
-        o = p.section("outputs")
-        written = write_outputs(
-            a,
-            folder,
-            sites=s,
-            formats=tuple(o.get("formats", OUTPUT_FORMATS)),
-            maps=bool(o.get("maps", True)),
-            reports=bool(o.get("reports", True)),
-            lang=p.lang,
-        )
+        written = write_plan_outputs(p, a, s, folder)
     return {"assessment": a, "siting": s, "written": written, "inputs": inputs, "warnings": seen}
+
+
+def write_plan_outputs(plan: Plan, a: Any, sites: Any, folder: Path) -> list[Path]:
+    """The run's folder as [outputs] asks (tables, map, drafts), whole or not at all.
+
+    Used by ``planner run`` and ``planner site``: the folder always holds one consistent
+    run (the drafts list the sites beside them), never a previous run's files.
+    """
+    o = plan.section("outputs")
+    return write_outputs(
+        a,
+        folder,
+        sites=sites,
+        formats=tuple(o.get("formats", OUTPUT_FORMATS)),
+        maps=bool(o.get("maps", True)),
+        reports=bool(o.get("reports", True)),
+        lang=plan.lang,
+    )
 
 
 TEMPLATE = """# planner plan file: every choice of one assessment (paths relative to this file).

@@ -76,7 +76,7 @@ def test_summary_and_html(helsinki_assessment):
 def test_to_files_writes_bilingual_tables_atomically(helsinki_assessment, tmp_path):
     a, _, _ = helsinki_assessment
     paths = a.to_files(tmp_path, name="hel")
-    names = sorted(p.split("/")[-1] for p in paths)
+    names = sorted(p.name for p in paths)
     assert "hel.gpkg" in names and "hel.xlsx" in names and "hel_summary.csv" in names
     layers = {row[0] for row in pyogrio.list_layers(tmp_path / "hel.gpkg")}
     assert {"blocks", "summary", "by_community", "coverage", "confidence", "targets"} <= layers

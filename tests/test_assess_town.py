@@ -320,7 +320,7 @@ def test_bad_input():
 
 def test_to_files_keeps_block_ids(result, tmp_path):
     # Unnamed string index: the ids must survive the export.
-    path = next(p for p in result.to_files(tmp_path, formats=["csv"]) if "_blocks" in p)
+    path = next(p for p in result.to_files(tmp_path, formats=["csv"]) if "_blocks" in p.name)
     ids = pd.read_csv(path, encoding="utf-8-sig").iloc[:, 0].tolist()
     assert ids == ["U1", "U2", "R1", "R2", "W1"]
 
@@ -328,12 +328,14 @@ def test_to_files_keeps_block_ids(result, tmp_path):
     b = result.blocks
     result.blocks = b.assign(block_id=b.index.to_numpy()).rename_axis("block_id")
     try:
-        path = next(p for p in result.to_files(tmp_path / "a", formats=["csv"]) if "_blocks" in p)
+        paths = result.to_files(tmp_path / "a", formats=["csv"])
+        path = next(p for p in paths if "_blocks" in p.name)
         header = pd.read_csv(path, encoding="utf-8-sig", nrows=0).columns.tolist()
         assert sum(h.startswith("block_id") for h in header) == 1
         # Same name, different values: both kept, the index renamed.
         result.blocks = b.assign(block_id=range(5)).rename_axis("block_id")
-        path = next(p for p in result.to_files(tmp_path / "b", formats=["csv"]) if "_blocks" in p)
+        paths = result.to_files(tmp_path / "b", formats=["csv"])
+        path = next(p for p in paths if "_blocks" in p.name)
         frame = pd.read_csv(path, encoding="utf-8-sig")
         assert frame["block_id_index"].tolist() == ["U1", "U2", "R1", "R2", "W1"]
         assert frame["block_id"].tolist() == [0, 1, 2, 3, 4]

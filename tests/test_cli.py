@@ -194,6 +194,12 @@ def test_site_and_report_commands(cmd, tmp_path):
         and (tmp_path / "sites.gpkg").exists()
         and (tmp_path / "index.html").exists()
     )
+    # the folder holds one whole run: the tables and the drafts that list these sites
+    assert (tmp_path / "assessment.gpkg").exists()
+    assert sorted(p.suffix for p in (tmp_path / "reports").glob("示范社区东南.*")) == [
+        ".docx",
+        ".html",
+    ]
     # lon/lat are WGS-84 degrees (Helsinki), not the network's metres
     gpkg = gpd.read_file(tmp_path / "sites.gpkg").to_crs(4326)
     assert sites["lon"].between(24.8, 25.1).all() and sites["lat"].between(60.1, 60.3).all()
@@ -227,7 +233,8 @@ def test_site_and_report_commands(cmd, tmp_path):
 def test_demo_command(tmp_path):
     r = cli([sys.executable, "-m", "planner"], "demo", "--out", str(tmp_path / "demo"))
     assert r.returncode == 0, r.stderr
-    assert "城市社区15分钟生活圈" in r.stdout and "opening hours:" in r.stdout
+    assert "城市社区15分钟生活圈" in r.stdout
+    assert "with readable hours open at least 8 h on a typical opening day" in r.stdout
     for name in ("index.html", "assessment.gpkg", "assessment.xlsx", "sites.gpkg"):
         assert (tmp_path / "demo" / name).exists(), name
     assert len(list((tmp_path / "demo" / "reports").glob("*.html"))) == 5

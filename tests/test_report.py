@@ -8,6 +8,7 @@ import warnings
 
 import pytest
 from browser import Browser, screenshot
+from playwright.sync_api import Error as PlaywrightError
 from test_assess_town import town
 from test_maps import LIFE, XSS, urls_outside_leaflet, xss_town
 
@@ -36,37 +37,69 @@ def srcdoc(page: str) -> str:
     return html.unescape(found.group(1))
 
 
+def map_frame(seen):
+    """The map's frame of a report page, once its map is drawn. The frame is scrolled into
+    view first: Chromium does not lay out an offscreen sandboxed frame, so its map waits
+    for a size; and it is polled, as it starts as about:blank before loading its srcdoc."""
+    page = seen.page
+    page.locator("iframe.map").scroll_into_view_if_needed()
+    for _ in range(400):
+        for frame in page.frames:
+            if frame == page.main_frame:
+                continue
+            try:
+                if frame.evaluate("window.plannerReady === true"):
+                    return frame
+            except PlaywrightError:  # the frame is between documents
+                pass
+        page.wait_for_timeout(50)
+    raise AssertionError("the report's map frame never became ready")
+
+
+def section(page: str, anchor: str) -> str:
+    return page.split(f'<section id="{anchor}"')[1].split("</section>", maxsplit=1)[0]
+
+
 def test_one_community_page(town_a, tmp_path):
     a, sites = town_a
-    [path] = write_report(a, "东风社区", tmp_path, sites=sites)
-    assert path == tmp_path / "东风社区.html"
-    page = path.read_text(encoding="utf-8")
-    # profile: 2 blocks, 1,600 residents, 600 households, urban, 东风街道
-    for text in ("1,600", "600", "urban", "prd", "东风街道", "一社区一规划"):
+    html_path, docx_path = write_report(a, "东风社区", tmp_path, sites=sites)
+    assert html_path == tmp_path / "东风社区.html"
+    assert docx_path == tmp_path / "东风社区.docx" and docx_path.stat().st_size > 10_000
+    page = html_path.read_text(encoding="utf-8")
+    for title in ("一、基本情况", "二、现状评估", "三、主要问题", "四、规划项目", "五、实施安排"):
+        assert f"<h2>{title}</h2>" in page
+    # profile: 2 blocks, 1,600 residents, 600 households, urban, PRD, 东风街道
+    basic = section(page, "basic")
+    for text in ("1,600", "600", "城市社区", "珠三角地区", "东风街道", "一社区一规划"):
         assert text in page
-    # a table per applicable circle, the rural ones listed as not applicable
-    for cid in ("urban_15min_life", "urban_10min_culture", "learning_15min", "fitness_15min"):
-        assert f'id="circle-{cid}"' in page
-    assert 'id="circle-rural_30min_life"' not in page
-    assert "农村社区半个小时生活圈" in page  # named in the not-applicable note
-    # the life circle: 37.5 % inside; U2 outside, missing the recycling point
-    section = page.split('id="circle-urban_15min_life"')[1].split('class="circle"')[0]
-    assert "37.5%" in section
-    assert "再生资源回收点" in section
-    # targets of this community and of its street, and the overall rows
-    assert "社区: 东风社区" in page
-    assert "街道(乡镇): 东风街道" in page
-    assert "未达标" in page and "达标" in page
+    assert "<td>常住人口(人)</td><td>1,600</td>" in basic.replace("\n", "")
+    # the life circle: 37.5 % inside; U1 (1,000 residents) outside, missing the recycling
+    # point; the rural circles are named as not applicable
+    status = section(page, "status")
+    row = status.split("<td>城市社区15分钟生活圈</td>")[1].split("</tr>")[0]
+    assert "37.5%" in row and "1,000" in row and "再生资源回收点" in row
+    assert "农村社区半个小时生活圈" in status.split("不适用于本社区")[1]
+    # targets of this community and of its street
+    assert "社区：东风社区" in status and "街道(乡镇)：东风街道" in status
+    assert "未达标" in status and "达标" in status
+    # problems: 1,000 residents outside the life circle; no children's home; sports area
+    # short by 2.5 m² x 1,600 residents (the community has no sports ground)
+    problems = section(page, "problems")
+    assert "1,000人（62.5%）在圈外" in problems
+    assert f"缺{2.5 * 1600:,.0f}平方米" in problems
     # the script-named facility is listed as text
     assert XSS not in page
     assert html.escape(XSS) in page
     # the nearby site, with its escaped name; the far ones are not listed
-    assert "新站 &lt;b&gt;一&lt;/b&gt;" in page
-    assert "新站三" not in page.split('id="sites"')[1].split("</section>")[0]
-    # parameters, sources, labels and confidence
-    for text in ("guangdong_2016", "500.0 m", "walk 4 km/h", "已核实", "凭记忆", "解释性判断"):
-        assert text in page
+    projects = section(page, "projects")
+    assert "新站 &lt;b&gt;一&lt;/b&gt;" in projects
+    assert "新站三" not in projects
+    # phasing with blank fields for the planner to fill in
+    assert '<td class="fill"></td>' in section(page, "schedule")
+    # how circles are travelled, in words; print layout; the picture for print
+    assert "步行，4公里/小时，15分钟" in page
     assert "@media print" in page
+    assert 'src="data:image/png;base64,' in page
     # no external asset: neither the page nor its embedded map
     assert external_references(page) == []
     assert urls_outside_leaflet(page.split("srcdoc=")[0]) == []
@@ -79,22 +112,31 @@ def test_all_communities_and_index(town_a, tmp_path):
     a, _ = town_a
     paths = write_report(a, "all", tmp_path / "reports", lang="en")
     names = [p.name for p in paths]
-    assert names == ["东风社区.html", "石岗村.html", "西村.html", "index.html"]
+    assert names == [
+        "东风社区.html",
+        "东风社区.docx",
+        "石岗村.html",
+        "石岗村.docx",
+        "西村.html",
+        "西村.docx",
+        "index.html",
+    ]
     index = (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
     for name in names[:-1]:
         assert f'href="{name}"' in index
     assert "Community service-circle reports" in index
-    page = paths[1].read_text(encoding="utf-8")
-    assert "Profile" in page and "Service circles" in page
-    assert 'href="index.html"' in page
-    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == sorted(names)
+    page = paths[2].read_text(encoding="utf-8")
+    assert "1. Basic facts" in page and "2.1 Service circles" in page
+    assert 'href="index.html"' in page and 'href="石岗村.docx"' in page
+    on_disk = sorted(p.name for p in (tmp_path / "reports").iterdir())
+    assert on_disk == sorted([*names, "planner-manifest.json"])
     assert write_report(a, None, tmp_path / "again")[-1].name == "index.html"
 
 
 def test_single_page_to_a_file_path(town_a, tmp_path):
     a, _ = town_a
-    [path] = write_report(a, "西村", tmp_path / "x" / "west.html", lang="en")
-    assert path.exists()
+    path, word = write_report(a, "西村", tmp_path / "x" / "west.html", lang="en")
+    assert path.exists() and word == tmp_path / "x" / "west.docx" and word.exists()
     assert "西村" in path.read_text(encoding="utf-8")
 
 
@@ -116,18 +158,17 @@ def test_report_errors(town_a, tmp_path):
 
 def test_report_in_chromium(town_a, chrome, tmp_path):
     a, sites = town_a
-    [path] = write_report(a, "东风社区", tmp_path, sites=sites, circle=LIFE)
+    path, _ = write_report(a, "东风社区", tmp_path, sites=sites, circle=LIFE)
     with chrome.visit(path, ready=None) as seen:
         page = seen.page
-        frame = next(f for f in page.frames if f != page.main_frame)
-        frame.wait_for_function("window.plannerReady === true")
+        frame = map_frame(seen)
         assert seen.count("path.pl-block", frame) == 2
         assert seen.count("path.pl-site", frame) == 1
         m = map_assessment(a, circle=LIFE, community="东风社区", sites=sites, isochrones=False)
         want = sum(n for role, n in m.planner_layers.items() if role.startswith("facilities/"))
         assert seen.count("path.pl-facility", frame) == want > 0
         # the facility named <script>alert(1)</script> is text, on the page and in the map
-        assert XSS in page.inner_text("#facilities")
+        assert XSS in page.inner_text("#basic")
         content = frame.evaluate(
             """() => {
                 var out = null;
@@ -141,7 +182,42 @@ def test_report_in_chromium(town_a, chrome, tmp_path):
         assert XSS in content[0]
         assert content[1] == 0
         seen.assert_clean()
-        screenshot(seen, tmp_path / "report.png", full_page=True)
+
+
+def test_draft_in_chromium_on_screen_and_in_print(town_a, chrome, tmp_path):
+    a, sites = town_a
+    path, _ = write_report(a, "东风社区", tmp_path, sites=sites, circle=LIFE)
+    with chrome.visit(path, ready=None, width=1000) as seen:
+        page = seen.page
+        map_frame(seen)
+        titles = page.eval_on_selector_all(
+            "section.numbered > h2", "els => els.map(e => e.textContent)"
+        )
+        assert titles == [
+            "一、基本情况",
+            "二、现状评估",
+            "三、主要问题",
+            "四、规划项目",
+            "五、实施安排",
+        ]
+        assert seen.count("section table") >= 8
+        # on screen the interactive map, in print the picture (and no iframe)
+        visible = "(sel) => getComputedStyle(document.querySelector(sel)).display"
+        assert page.evaluate(visible, "iframe.map") != "none"
+        assert page.evaluate(visible, "img.picture") == "none"
+        page.emulate_media(media="print")
+        assert page.evaluate(visible, "iframe.map") == "none"
+        assert page.evaluate(visible, "img.picture") != "none"
+        size = page.evaluate(
+            "() => { var i = document.querySelector('img.picture');"
+            " return [i.naturalWidth, i.naturalHeight]; }"
+        )
+        assert size[0] > 1000 and size[1] > 700  # 16 x 12 cm at 200 dpi
+        pdf = page.pdf(format="A4")
+        assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") >= 2
+        page.emulate_media(media="screen")
+        seen.assert_clean()
+        screenshot(seen, tmp_path / "draft.png", full_page=True)
 
 
 def test_index_in_chromium(town_a, chrome, tmp_path):
@@ -151,8 +227,7 @@ def test_index_in_chromium(town_a, chrome, tmp_path):
         assert seen.count("#communities tbody tr") == 3
         seen.page.click("text=石岗村")
         seen.page.wait_for_url(re.compile(".*html$"))
-        frame = next(f for f in seen.page.frames if f != seen.page.main_frame)
-        frame.wait_for_function("window.plannerReady === true")
+        frame = map_frame(seen)
         assert seen.count("path.pl-block", frame) == 2
         seen.assert_clean()
 
@@ -165,3 +240,22 @@ def test_index_links_survive_url_characters(tmp_path):
     assert paths[0].name == "一#区_100%.html"
     index = paths[-1].read_text(encoding="utf-8")
     assert 'href="一%23区_100%25.html"' in index
+
+
+def test_rural_draft_gaps_by_hand(town_a, tmp_path):
+    a, sites = town_a
+    page, word = write_report(a, "石岗村", tmp_path, sites=sites)
+    text = page.read_text(encoding="utf-8")
+    problems = section(text, "problems")
+    # 180 households need 30 m² per 100: 54 m²; the table gives 50 m²: 4 m² short
+    assert f"缺{180 * 30 / 100 - 50:g}平方米" in problems
+    # the rural half hour: R2 (200 residents) outside, R1 (300) inside: 40.0 %
+    assert f"{200:,}人（{200 / 500:.1%}）在圈外" in problems
+    # the floor area shows again as an upgrade, and as a task due in 2020
+    projects = section(text, "projects")
+    assert "社区服务用房增加约4平方米" in projects
+    schedule = section(text, "schedule")
+    assert "设置综合性文化服务中心" in schedule
+    row = schedule.split("设置综合性文化服务中心")[1].split("</tr>")[0]
+    assert "2018" in row  # the culture centre target is due in 2018 (专栏1 第3项)
+    assert word.exists()

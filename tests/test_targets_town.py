@@ -353,3 +353,32 @@ def test_assess_passes_the_reference_year():
     u = later.targets_by_unit.set_index(["target", "name"])
     assert u.loc[("committee_secretary_training", "石岗村"), "gap"] == 4
     assert u.loc[("committee_secretary_training", "东风社区"), "gap"] == 2
+
+
+def test_a_bureau_table_feeds_the_new_targets(tmp_path):
+    """法律顾问, 一门式一网式 and 书记培训年份 are found by default (as written: a count or
+    是/否; a year from "2019年"), and the targets read them after the join."""
+    path = tmp_path / "民政局.csv"
+    pd.DataFrame(
+        {
+            "社区名称": NAMES,
+            "法律顾问": ["1", "是", "2", "无"],
+            "一门式一网式": ["是", "是", "是", "否"],
+            "书记培训年份": ["2020年", "2019", "2018", ""],
+        }
+    ).to_csv(path, index=False, encoding="gbk")
+    table = planner.read_community_table(path)
+    assert table.attrs["columns"] == {
+        "法律顾问": "legal_advisers",
+        "一门式一网式": "one_door_service",
+        "书记培训年份": "secretary_trained_year",
+    }
+    assert table["legal_advisers"].tolist() == ["1", "是", "2", "无"]
+    assert table["secretary_trained_year"].tolist()[:3] == [2020, 2019, 2018]
+    base = communities().drop(columns=["legal_advisers", "secretary_trained_year"])
+    joined, _ = planner.join_community_table(base, table)
+    _, per = evaluate(com=joined)
+    assert unit(per, "legal_adviser_each_community", "西村", "gap") == 1
+    assert unit(per, "one_door_service_streets", "石岗镇") == "fail"  # 西村 says 否
+    assert unit(per, "committee_secretary_training", "石岗村", "gap") == 1  # 2018
+    assert unit(per, "committee_secretary_training", "西村") == "input missing"

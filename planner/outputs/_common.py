@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Hashable
 
@@ -77,3 +78,53 @@ def check_sites(sites: object) -> gpd.GeoDataFrame:
         msg = "sites has no CRS; set one (e.g. sites.set_crs(4326))."
         raise InputError(msg)
     return sites
+
+
+def missing_ids(value: object) -> list[str]:
+    """The category ids of one ``<circle>__missing`` cell, whatever form it has.
+
+    Accepts a list, tuple or array of ids (the result model), a comma-joined string
+    (``"housekeeping, catering"``, results written before the change), or NA/None (the
+    circle does not apply to the block): the last gives an empty list, as does "".
+    """
+    if value is None or value is pd.NA:
+        return []
+    if isinstance(value, str):
+        return [p.strip() for p in value.split(",") if p.strip()]
+    if isinstance(value, list | tuple | np.ndarray | pd.Series | pd.Index):
+        return [str(v).strip() for v in value if not _is_na(v) and str(v).strip()]
+    return [] if _is_na(value) else [str(value)]
+
+
+def missing_lists(column: pd.Series) -> list[list[str]]:
+    """:func:`missing_ids` of every cell of a ``<circle>__missing`` column."""
+    return [missing_ids(v) for v in column.to_numpy(dtype=object)]
+
+
+def missing_names(ids: list[str], table: CategoryTable, lang: str = "zh") -> str:
+    """Display names of missing categories, joined (``"家政服务、再生资源回收点"``)."""
+    sep = "、" if lang == "zh" else ", "
+    return sep.join(short_name(table.name(cat, lang), lang) for cat in ids)
+
+
+def _is_na(value: object) -> bool:
+    try:
+        return bool(pd.isna(value))  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return False
+
+
+def metric_crs(gdf: gpd.GeoDataFrame) -> object:
+    """A metric CRS for drawing ``gdf``: its own when projected, else the UTM zone of its
+    centre (as ``estimate_utm_crs`` finds it for an area within one zone), looked up once
+    per tenth of a degree: the lookup queries PROJ's database and costs ~0.15 s."""
+    if not gdf.crs.is_geographic:
+        return gdf.crs
+    x0, y0, x1, y1 = gdf.to_crs(4326).total_bounds
+    return _utm_at(round((x0 + x1) / 2, 1), round((y0 + y1) / 2, 1))
+
+
+@functools.lru_cache(maxsize=256)
+def _utm_at(lon: float, lat: float) -> object:
+    point = gpd.GeoSeries(gpd.points_from_xy([lon], [lat]), crs=4326)
+    return point.estimate_utm_crs()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -20,6 +19,8 @@ import pandas as pd
 from .._io import atomic_write
 from ..assessment import Assessment, register_writer
 from ..errors import InputError
+from ._cells import to_csv, xlsx_ready, xlsx_strings
+from ._common import missing_lists, missing_names
 
 #: Chinese names of planner's fixed column names.
 ZH: dict[str, str] = {
@@ -119,23 +120,20 @@ def _index_as_columns(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _no_formulas(sheet: Any, frame: pd.DataFrame) -> None:
-    """Keep text from data as text: openpyxl stores any string starting with "=" as a
-    formula, which Excel would run (a name like ``=HYPERLINK(...)`` in a POI export)."""
-    for j, name in enumerate(frame.columns, start=1):
-        if frame[name].dtype != object:
-            continue
-        hits = frame[name].astype(str).str.startswith("=")  # no number or None starts so
-        for i in np.flatnonzero(hits.to_numpy(dtype=bool)):
-            sheet.cell(row=int(i) + 2, column=j).data_type = "s"
-
-
-def write_sites(sites: gpd.GeoDataFrame, folder: str | Path, name: str = "sites") -> list[str]:
+def write_sites(
+    sites: gpd.GeoDataFrame, folder: str | os.PathLike[str], name: str = "sites"
+) -> list[Path]:
     """Write proposed sites as ``name.gpkg`` and ``name.csv`` (lon/lat in WGS-84).
 
     The CSV carries every column plus ``lon``/``lat`` of each site (a point inside it, for
     parcel polygons) in EPSG:4326 whatever the sites' CRS, so it opens in any GIS or
-    spreadsheet. Both files are written atomically.
+    spreadsheet; its text cannot start a formula (:mod:`planner.outputs._cells`). Both
+    files are written atomically.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The GeoPackage and the CSV.
     """
     out = Path(folder)
     gpkg, csv = out / f"{name}.gpkg", out / f"{name}.csv"
@@ -144,8 +142,8 @@ def write_sites(sites: gpd.GeoDataFrame, folder: str | Path, name: str = "sites"
     table = pd.DataFrame(sites.drop(columns=sites.geometry.name)).assign(
         lon=pts.x.to_numpy(), lat=pts.y.to_numpy()
     )
-    atomic_write(csv, lambda t: table.to_csv(t, encoding="utf-8-sig"))
-    return [str(gpkg), str(csv)]
+    atomic_write(csv, lambda t: to_csv(table, t, index=True))
+    return [gpkg, csv]
 
 
 def tables(a: Assessment) -> dict[str, pd.DataFrame]:
@@ -163,6 +161,24 @@ def tables(a: Assessment) -> dict[str, pd.DataFrame]:
     }
 
 
+def _missing_as_names(blocks: pd.DataFrame, a: Assessment) -> pd.DataFrame:
+    """``<circle>__missing`` as the categories' Chinese names joined with "、" (NA where
+    the circle does not apply; "" where nothing is missing)."""
+    out = blocks.copy()
+    table = a.preset.table
+    for c in a.circles:
+        col = f"{c.id}__missing"
+        if col not in out.columns:
+            continue
+        applies = out[c.id].notna().to_numpy() if c.id in out.columns else np.ones(len(out), bool)
+        names = np.array(
+            [missing_names(ids, table, "zh") for ids in missing_lists(out[col])], dtype=object
+        )
+        names[~applies] = None
+        out[col] = names
+    return out
+
+
 def _plain(df: pd.DataFrame) -> pd.DataFrame:
     """Columns GDAL and Excel can store: nullable types to object, lists to text."""
     out = df.copy()
@@ -172,14 +188,80 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
         dt = out[c].dtype
         if isinstance(dt, pd.BooleanDtype | pd.Int64Dtype | pd.StringDtype):
             out[c] = out[c].astype(object).where(out[c].notna(), None)
+        elif pd.api.types.is_object_dtype(dt):
+            values = out[c].to_numpy(dtype=object)
+            lists = np.fromiter((isinstance(v, list | tuple | np.ndarray) for v in values), bool)
+            if lists.any():
+                values = values.copy()
+                values[lists] = [", ".join(map(str, v)) for v in values[lists]]
+                out[c] = values
     return out
+
+
+def _check_formats(formats: Sequence[str] | str) -> list[str]:
+    allowed = {"gpkg", "csv", "xlsx"}
+    chosen = [formats] if isinstance(formats, str) else list(formats)
+    bad = [f for f in chosen if f not in allowed]
+    if bad:
+        msg = f"formats {bad} are not supported; choose from {sorted(allowed)}."
+        raise InputError(msg)
+    return chosen
+
+
+def _write_gpkg(tabs: dict[str, pd.DataFrame], path: Path) -> list[Path]:
+    import pyogrio
+
+    def write(tmp: Path) -> None:
+        for layer, df in tabs.items():
+            frame = df if isinstance(df, gpd.GeoDataFrame) else pd.DataFrame(df)
+            pyogrio.write_dataframe(frame, tmp, layer=layer, driver="GPKG")
+
+    atomic_write(path, write)
+    return [path]
+
+
+def _flat(df: pd.DataFrame) -> pd.DataFrame:
+    """A table without geometry; blocks get ``lon``/``lat`` of a point inside each."""
+    frame = pd.DataFrame(df.drop(columns="geometry", errors="ignore"))
+    if isinstance(df, gpd.GeoDataFrame):
+        pts = df.geometry.representative_point().to_crs(4326)
+        frame["lon"], frame["lat"] = pts.x.to_numpy(), pts.y.to_numpy()
+    return frame
+
+
+def _write_csvs(tabs: dict[str, pd.DataFrame], folder: Path, name: str) -> list[Path]:
+    written = []
+    for layer, df in tabs.items():
+        path = folder / f"{name}_{layer}.csv"
+        atomic_write(path, _csv_writer(_flat(df)))
+        written.append(path)
+    return written
 
 
 def _csv_writer(frame: pd.DataFrame) -> Callable[[Path], None]:
     def write(tmp: Path) -> None:
-        frame.to_csv(tmp, index=False, encoding="utf-8-sig")  # BOM: Excel opens it as UTF-8
+        to_csv(frame, tmp)
 
     return write
+
+
+def _write_xlsx(tabs: dict[str, pd.DataFrame], path: Path) -> list[Path]:
+    sheets = {
+        layer[:31]: xlsx_ready(
+            pd.DataFrame(df.drop(columns="geometry", errors="ignore")),
+            f"{path.name}, sheet {layer[:31]}",
+        )
+        for layer, df in tabs.items()
+    }
+
+    def write(tmp: Path) -> None:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+            for sheet, frame in sheets.items():
+                frame.to_excel(xl, sheet_name=sheet, index=False)
+                xlsx_strings(xl.sheets[sheet], frame)
+
+    atomic_write(path, write)
+    return [path]
 
 
 def write_assessment(
@@ -188,56 +270,31 @@ def write_assessment(
     *,
     formats: Sequence[str] = ("gpkg", "csv", "xlsx"),
     name: str = "assessment",
-) -> list[str]:
+) -> list[Path]:
     """Write ``name.gpkg`` (one layer per table), ``name_<table>.csv`` and ``name.xlsx``.
 
-    Returns the paths written.
+    Headers are bilingual; ``<circle>__missing`` holds the missing categories' Chinese
+    names joined with "、"; text from data never becomes a spreadsheet formula (CSV: a
+    leading apostrophe; XLSX: string cells), and text too long for an XLSX cell is cut
+    there with a warning. Each file is written atomically, in the order gpkg, csv, xlsx.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
     """
-    allowed = {"gpkg", "csv", "xlsx"}
-    if isinstance(formats, str):
-        formats = [formats]
-    bad = [f for f in formats if f not in allowed]
-    if bad:
-        msg = f"formats {bad} are not supported; choose from {sorted(allowed)}."
-        raise InputError(msg)
+    chosen = _check_formats(formats)
     out_dir = Path(folder)
-    written: list[str] = []
-    tabs = {k: _bilingual(_plain(v), a) for k, v in tables(a).items()}
-    if "gpkg" in formats:
-        import pyogrio
-
-        path = out_dir / f"{name}.gpkg"
-
-        def write_gpkg(tmp: Path) -> None:
-            for layer, df in tabs.items():
-                if isinstance(df, gpd.GeoDataFrame):
-                    pyogrio.write_dataframe(df, tmp, layer=layer, driver="GPKG")
-                else:
-                    pyogrio.write_dataframe(pd.DataFrame(df), tmp, layer=layer, driver="GPKG")
-
-        atomic_write(path, write_gpkg)
-        written.append(str(path))
-    if "csv" in formats:
-        for layer, df in tabs.items():
-            path = out_dir / f"{name}_{layer}.csv"
-            frame = pd.DataFrame(df.drop(columns="geometry", errors="ignore"))
-            if isinstance(df, gpd.GeoDataFrame):
-                pts = df.geometry.representative_point().to_crs(4326)
-                frame["lon"], frame["lat"] = pts.x.to_numpy(), pts.y.to_numpy()
-            atomic_write(path, _csv_writer(frame))
-            written.append(str(path))
-    if "xlsx" in formats:
-        path = out_dir / f"{name}.xlsx"
-
-        def write_xlsx(tmp: Path) -> None:
-            with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
-                for layer, df in tabs.items():
-                    frame = pd.DataFrame(df.drop(columns="geometry", errors="ignore"))
-                    frame.to_excel(xl, sheet_name=layer[:31], index=False)
-                    _no_formulas(xl.sheets[layer[:31]], frame)
-
-        atomic_write(path, write_xlsx)
-        written.append(str(path))
+    frames = tables(a)
+    frames["blocks"] = _missing_as_names(frames["blocks"], a)
+    tabs = {k: _bilingual(_plain(v), a) for k, v in frames.items()}
+    written: list[Path] = []
+    if "gpkg" in chosen:
+        written += _write_gpkg(tabs, out_dir / f"{name}.gpkg")
+    if "csv" in chosen:
+        written += _write_csvs(tabs, out_dir, name)
+    if "xlsx" in chosen:
+        written += _write_xlsx(tabs, out_dir / f"{name}.xlsx")
     return written
 
 

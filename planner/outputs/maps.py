@@ -51,7 +51,16 @@ from ..assessment import Assessment
 from ..errors import InputError, PlannerError, closest
 from ..network import Network
 from ..rules import CategoryTable, Circle
-from ._common import block_label, check_sites, members, pick_circle, reach_m, short_name
+from ._common import (
+    block_label,
+    check_sites,
+    members,
+    metric_crs,
+    missing_lists,
+    pick_circle,
+    reach_m,
+    short_name,
+)
 from .offline import OfflineMap, RawElement, external_references, without_inline_leaflet
 
 __all__ = ["map_assessment", "map_html", "save_map"]
@@ -459,78 +468,110 @@ def _fmt_int(value: object) -> str:
     return "—" if math.isnan(v) else f"{v:,.0f}"
 
 
-def _block_popups(a: Assessment, blocks: pd.DataFrame, c: Circle) -> tuple[list[int], list[str]]:
-    """Style index and popup HTML of every block, for circle ``c``."""
-    table = a.preset.table
-    inside = blocks[c.id]
-    n_missing = blocks[f"{c.id}__n_missing"]
-    missing = blocks[f"{c.id}__missing"]
-    cols = [_time_column(a, c, cat) for cat in c.categories]
-    values = {
-        cat: (
-            blocks[col].to_numpy(dtype=float)
-            if col in blocks.columns
-            else np.full(len(blocks), np.nan)
-        )
-        for cat, (col, _) in zip(c.categories, cols, strict=True)
-    }
-    distance = c.is_distance
-    limit = c.threshold
-    names = blocks["name"].to_numpy(dtype=object) if "name" in blocks.columns else None
-    comm = blocks["community"].to_numpy(dtype=object) if "community" in blocks.columns else None
-    pop = blocks["population"].to_numpy(dtype=float)
-    hh = blocks["households"].to_numpy(dtype=float) if "households" in blocks.columns else None
-    cat_names = {cat: _both(table, cat) for cat in c.categories}
-    circle_name = _esc(c.name_zh)
-    status_text = {
-        True: "<b>圈内 inside</b>",
-        False: "<b class='pl-miss'>圈外 outside</b>",
-        None: "<b>不适用 not applicable</b>",
-    }
-    head = "<tr><th>设施 category<th>" + ("距离 m" if distance else "分钟 min")
-    bound = f"&gt;{limit:,.0f}" if distance else f"&gt;{limit / 60.0:g}"
+_STATUS_TEXT = {
+    True: "<b>圈内 inside</b>",
+    False: "<b class='pl-miss'>圈外 outside</b>",
+    None: "<b>不适用 not applicable</b>",
+}
+
+
+def _block_keys(blocks: pd.DataFrame, c: Circle) -> list[int]:
+    """Style index of every block (see ``_BLOCK_CLASSES``): not applicable, inside with
+    every category or some missing, outside missing 1, 2, 3 or 4+ categories."""
     keys: list[int] = []
-    pops: list[str] = []
-    ins = inside.to_numpy(dtype=object)
-    nmiss = n_missing.to_numpy(dtype=object)
-    miss = missing.to_numpy(dtype=object)
-    for i, idx in enumerate(blocks.index):
-        state = ins[i]
-        applies = state is not pd.NA and state is not None
-        k_missing = int(nmiss[i]) if applies and nmiss[i] is not pd.NA else 0
-        if not applies:
-            k = 0
-        elif bool(state):
-            k = 1 if k_missing == 0 else 2
+    ins = blocks[c.id].to_numpy(dtype=object)
+    nmiss = blocks[f"{c.id}__n_missing"].to_numpy(dtype=object)
+    for state, n in zip(ins, nmiss, strict=True):
+        if state is pd.NA or state is None:
+            keys.append(0)
+            continue
+        k_missing = int(n) if n is not pd.NA else 0
+        if bool(state):
+            keys.append(1 if k_missing == 0 else 2)
         else:
-            k = 2 + min(max(k_missing, 1), 4)
-        keys.append(k)
-        label = block_label(idx, names[i] if names is not None else None)
-        parts = [f"<div class='pl-pop'><b>地块 Block {_esc(label)}</b><br>"]
-        if comm is not None and comm[i] is not None and not pd.isna(comm[i]):
-            parts.append(f"社区 Community: {_esc(comm[i])}<br>")
-        parts.append(f"人口 Population: {_fmt_int(pop[i])}")
-        if hh is not None and not math.isnan(hh[i]):
-            parts.append(f" · 户数 Households: {_fmt_int(hh[i])}")
-        parts.append(f"<br>{circle_name}: {status_text[bool(state) if applies else None]}")
-        rows = []
+            keys.append(2 + min(max(k_missing, 1), 4))
+    return keys
+
+
+@dataclass
+class _BlockPopups:
+    """The columns a block popup shows for one circle, as arrays (one entry per block)."""
+
+    c: Circle
+    names: np.ndarray | None
+    community: np.ndarray | None
+    population: np.ndarray
+    households: np.ndarray | None
+    values: dict[str, np.ndarray]
+    missing: list[list[str]]
+    cat_names: dict[str, str]
+
+    @classmethod
+    def of(cls, a: Assessment, blocks: pd.DataFrame, c: Circle) -> _BlockPopups:
+        def column(name: str, dtype: Any) -> np.ndarray | None:
+            return blocks[name].to_numpy(dtype=dtype) if name in blocks.columns else None
+
+        values = {}
         for cat in c.categories:
-            v = values[cat][i]
+            col, _ = _time_column(a, c, cat)
+            got = column(col, float)
+            values[cat] = got if got is not None else np.full(len(blocks), np.nan)
+        return cls(
+            c=c,
+            names=column("name", object),
+            community=column("community", object),
+            population=blocks["population"].to_numpy(dtype=float),
+            households=column("households", float),
+            values=values,
+            missing=missing_lists(blocks[f"{c.id}__missing"]),
+            cat_names={cat: _both(a.preset.table, cat) for cat in c.categories},
+        )
+
+    def popup(self, i: int, idx: object, state: bool | None) -> str:
+        """The popup HTML of block ``i`` (index label ``idx``); state None: not applicable."""
+        label = block_label(idx, self.names[i] if self.names is not None else None)
+        parts = [f"<div class='pl-pop'><b>地块 Block {_esc(label)}</b><br>"]
+        comm = self.community[i] if self.community is not None else None
+        if comm is not None and not pd.isna(comm):
+            parts.append(f"社区 Community: {_esc(comm)}<br>")
+        parts.append(f"人口 Population: {_fmt_int(self.population[i])}")
+        if self.households is not None and not math.isnan(self.households[i]):
+            parts.append(f" · 户数 Households: {_fmt_int(self.households[i])}")
+        parts.append(f"<br>{_esc(self.c.name_zh)}: {_STATUS_TEXT[state]}")
+        parts.append(self._times(i))
+        if state is not None and self.missing[i]:
+            names = ", ".join(self.cat_names.get(m, _esc(m)) for m in self.missing[i])
+            parts.append(f"<span class='pl-miss'>缺少 Missing: {names}</span>")
+        parts.append("</div>")
+        return "".join(parts)
+
+    def _times(self, i: int) -> str:
+        """The table of times (or distances) to each category; over the limit in red."""
+        distance, limit = self.c.is_distance, self.c.threshold
+        head = "<tr><th>设施 category<th>" + ("距离 m" if distance else "分钟 min")
+        bound = f"&gt;{limit:,.0f}" if distance else f"&gt;{limit / 60.0:g}"
+        rows = []
+        for cat in self.c.categories:
+            v = self.values[cat][i]
             if math.isnan(v):
-                rows.append(f"<tr><td>{cat_names[cat]}<td>—")
+                rows.append(f"<tr><td>{self.cat_names[cat]}<td>—")
             elif math.isinf(v) or v > limit:
-                rows.append(f"<tr class=m><td>{cat_names[cat]}<td>{bound}")
+                rows.append(f"<tr class=m><td>{self.cat_names[cat]}<td>{bound}")
             else:
                 text = f"{v:,.0f}" if distance else f"{v / 60.0:.1f}"
-                rows.append(f"<tr><td>{cat_names[cat]}<td>{text}")
-        parts.append(f"<table>{head}{''.join(rows)}</table>")  # td/tr close implicitly
-        if applies and isinstance(miss[i], str) and miss[i]:
-            names_missing = ", ".join(
-                cat_names.get(m.strip(), _esc(m.strip())) for m in miss[i].split(",")
-            )
-            parts.append(f"<span class='pl-miss'>缺少 Missing: {names_missing}</span>")
-        parts.append("</div>")
-        pops.append("".join(parts))
+                rows.append(f"<tr><td>{self.cat_names[cat]}<td>{text}")
+        return f"<table>{head}{''.join(rows)}</table>"  # td/tr close implicitly
+
+
+def _block_popups(a: Assessment, blocks: pd.DataFrame, c: Circle) -> tuple[list[int], list[str]]:
+    """Style index and popup HTML of every block, for circle ``c``."""
+    keys = _block_keys(blocks, c)
+    table = _BlockPopups.of(a, blocks, c)
+    ins = blocks[c.id].to_numpy(dtype=object)
+    pops = [
+        table.popup(i, idx, bool(ins[i]) if keys[i] != 0 else None)
+        for i, idx in enumerate(blocks.index)
+    ]
     return keys, pops
 
 
@@ -656,89 +697,123 @@ def _iso_input(
     return out
 
 
-def _plan(
-    a: Assessment,
-    c: Circle,
-    *,
-    cats: list[str],
-    column: str,
-    community: str | None,
-    sites: gpd.GeoDataFrame | None,
-    iso: gpd.GeoDataFrame | None,
-    streets: bool,
-    gcj: bool,
-    lang: str,
-) -> _Plan:
-    table = a.preset.table
-    plan = _Plan()
+@dataclass
+class _Scene:
+    """What the layer builders share: the circle, the blocks drawn and the area shown."""
+
+    a: Assessment
+    c: Circle
+    cats: list[str]
+    column: str
+    community: str | None
+    blocks: gpd.GeoDataFrame
+    gcj: bool
+    lang: str
+    extent: shapely.Geometry | None = None  # a community map's area (in ``metric``)
+    metric: Any = None
+    colour: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def table(self) -> CategoryTable:
+        return self.a.preset.table
+
+    def near(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """The rows of ``gdf`` a community map shows (all rows on a whole-area map)."""
+        if self.community is None or self.extent is None:
+            return gdf
+        return _extent_filter(gdf, self.extent, self.metric)
+
+
+def _scene(
+    a: Assessment, c: Circle, cats: list[str], column: str, community: str | None, **kw: Any
+) -> _Scene:
+    """The scene of a map: all blocks, or one community's with the area around it."""
+    colour = {cat: CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i, cat in enumerate(cats)}
+    scene = _Scene(a, c, cats, column, community, a.blocks, colour=colour, **kw)
+    if community is None:
+        return scene
     blocks = a.blocks
-    extent = None
-    metric = None
-    net = _network_for(a, c)
-    boundary = None
+    known = (
+        [str(v) for v in pd.unique(blocks["community"].dropna())]
+        if "community" in blocks.columns
+        else []
+    )
+    if community not in known:
+        msg = f"community={community!r} has no blocks in this assessment."
+        raise InputError(msg + closest(community, known))
+    blocks = blocks[blocks["community"].astype(object) == community]
+    metric = metric_crs(blocks)
+    shapes = [shapely.union_all(blocks.geometry.to_crs(metric).to_numpy())]
+    own = _own_community(a, community)
+    if own is not None and len(own):
+        shapes.append(shapely.union_all(own.geometry.to_crs(metric).to_numpy()))
+    core = shapely.union_all(shapes)
+    scene.blocks, scene.metric = blocks, metric
+    scene.extent = shapely.buffer(shapely.envelope(core), max(reach_m(c), 200.0))
+    return scene
+
+
+def _own_community(a: Assessment, community: str | None) -> gpd.GeoDataFrame | None:
+    """The community boundaries drawn: all, or the named one's (None: none known)."""
+    if a.communities is None or "community" not in a.communities.columns:
+        return None
+    com = a.communities
     if community is not None:
-        known = (
-            [str(v) for v in pd.unique(blocks["community"].dropna())]
-            if "community" in blocks.columns
-            else []
+        com = com[com["community"].astype(object) == community]
+    return com
+
+
+def _add_streets(scene: _Scene, plan: _Plan, net: Network | None) -> None:
+    """The street network as a light basemap (bottom layer)."""
+    if net is None:
+        return
+    layer = _streets_layer(net, scene.extent, scene.metric, scene.gcj, scene.lang)
+    if layer is None:
+        return
+    plan.layers.append(layer)
+    plan.legend.append(
+        f"<div><i class='pl-line' style='border-color:#8d8d8d'></i>"
+        f"{_esc(_w('streets', scene.lang))}</div>"
+    )
+
+
+def _community_popup(row: pd.Series) -> str:
+    bits = [f"<div class='pl-pop'><b>社区 Community: {_esc(row['community'])}</b>"]
+    for col, label in (("street", "街道 Street"), ("setting", "城乡 Setting")):
+        if col in row.index and not pd.isna(row[col]):
+            bits.append(f"<br>{label}: {_esc(row[col])}")
+    return "".join(bits) + "</div>"
+
+
+def _add_communities(scene: _Scene, plan: _Plan) -> None:
+    """Community boundaries, dashed, with a popup each; they set the map's bounds."""
+    com = _own_community(scene.a, scene.community)
+    if com is None or not len(com):
+        return
+    props = [{"p": _community_popup(row)} for _, row in com.iterrows()]
+    geoms = _display(com.geometry, scene.gcj)
+    style = _Style("pl-community", color="#444444", weight=2, fill=False, dash="6 4")
+    plan.layers.append(
+        GeoJsonLayer(
+            _feature_collection(geoms, props),
+            name=_w("communities", scene.lang),
+            role="communities",
+            styles=[style],
+            n_features=len(com),
         )
-        if community not in known:
-            msg = f"community={community!r} has no blocks in this assessment."
-            raise InputError(msg + closest(community, known))
-        blocks = blocks[blocks["community"].astype(object) == community]
-        metric = blocks.estimate_utm_crs() if blocks.crs.is_geographic else blocks.crs
-        shapes = [shapely.union_all(blocks.geometry.to_crs(metric).to_numpy())]
-        if a.communities is not None and "community" in a.communities.columns:
-            own = a.communities[a.communities["community"].astype(object) == community]
-            if len(own):
-                boundary = shapely.union_all(own.geometry.to_crs(metric).to_numpy())
-                shapes.append(boundary)
-        core = shapely.union_all(shapes)
-        extent = shapely.buffer(shapely.envelope(core), max(reach_m(c), 200.0))
+    )
+    plan.legend.append(
+        "<div><i class='pl-line pl-dash' style='border-color:#444'></i>"
+        f"{_esc(_w('communities', scene.lang))}</div>"
+    )
+    plan.bounds = _bounds(geoms)
 
-    # streets (bottom)
-    if streets and net is not None:
-        layer = _streets_layer(net, extent, metric, gcj, lang)
-        if layer is not None:
-            plan.layers.append(layer)
-            plan.legend.append(
-                f"<div><i class='pl-line' style='border-color:#8d8d8d'></i>"
-                f"{_esc(_w('streets', lang))}</div>"
-            )
 
-    # community boundaries
-    if a.communities is not None and "community" in a.communities.columns:
-        com = a.communities
-        if community is not None:
-            com = com[com["community"].astype(object) == community]
-        if len(com):
-            props = []
-            for _, row in com.iterrows():
-                bits = [f"<div class='pl-pop'><b>社区 Community: {_esc(row['community'])}</b>"]
-                for col, label in (("street", "街道 Street"), ("setting", "城乡 Setting")):
-                    if col in row.index and not pd.isna(row[col]):
-                        bits.append(f"<br>{label}: {_esc(row[col])}")
-                props.append({"p": "".join(bits) + "</div>"})
-            geoms = _display(com.geometry, gcj)
-            style = _Style("pl-community", color="#444444", weight=2, fill=False, dash="6 4")
-            plan.layers.append(
-                GeoJsonLayer(
-                    _feature_collection(geoms, props),
-                    name=_w("communities", lang),
-                    role="communities",
-                    styles=[style],
-                    n_features=len(com),
-                )
-            )
-            plan.legend.append(
-                "<div><i class='pl-line pl-dash' style='border-color:#444'></i>"
-                f"{_esc(_w('communities', lang))}</div>"
-            )
-            plan.bounds = _bounds(geoms)
-
-    # blocks
-    keys, pops = _block_popups(a, blocks, c)
-    bgeoms = _display(blocks.geometry, gcj)
+def _add_blocks(scene: _Scene, plan: _Plan) -> None:
+    """The blocks coloured by status, their legend, and the map's bounds."""
+    c, lang = scene.c, scene.lang
+    keys, pops = _block_popups(scene.a, scene.blocks, c)
+    bgeoms = _display(scene.blocks.geometry, scene.gcj)
     styles = [
         _Style("pl-block", color="#555555", weight=0.6, fill_color=fill, fill_opacity=0.6, radius=7)
         for _, fill, _, _ in _BLOCK_CLASSES
@@ -762,139 +837,174 @@ def _plan(
             plan.legend.append(
                 f"<div><i style='background:{fill}'></i>{_esc(zh if lang == 'zh' else en)}</div>"
             )
-    if community is None:  # the whole area: blocks and community boundaries
+    if scene.community is None:  # the whole area: blocks and community boundaries
         plan.bounds = _union_bounds(plan.bounds, _bounds(bgeoms))
     elif plan.bounds is None:
         plan.bounds = _bounds(bgeoms)
 
-    # isochrones (above the blocks, not clickable, hidden until switched on)
-    colour = {cat: CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i, cat in enumerate(cats)}
-    if iso is not None and len(iso):
-        iso = iso[iso["category"].astype(str).isin(cats)]
-        if extent is not None and metric is not None:
-            iso = gpd.GeoDataFrame(
-                iso.assign(
-                    geometry=shapely.intersection(iso.geometry.to_crs(metric).values, extent)
-                ),
-                geometry="geometry",
-                crs=metric,
-            )
-        isomet = iso.to_crs(iso.estimate_utm_crs()) if iso.crs.is_geographic else iso
-        simple = gpd.GeoSeries(
-            shapely.simplify(isomet.geometry.to_numpy(), ISOCHRONE_SIMPLIFY_M), crs=isomet.crs
-        )
-        igeoms = _display(simple, gcj)
-        for i, cat in enumerate(cats):
-            rows = np.flatnonzero(iso["category"].astype(str).to_numpy() == cat)
-            if not len(rows):
-                continue
-            times = iso["time_s"].to_numpy(dtype=float)[rows] if "time_s" in iso.columns else None
-            label = short_name(table.name(cat, lang), lang)
-            when = ""
-            if times is not None:
-                steps = sorted(set(times.tolist()))
-                when = (
-                    " " + "/".join(f"{t:g}" for t in steps) + " m"
-                    if c.is_distance
-                    else " " + "/".join(f"{t / 60:g}" for t in steps) + f" {_w('minutes', lang)}"
-                )
-            style = _Style(
-                f"pl-iso pl-iso-{i}",
-                color=colour[cat],
-                weight=1.5,
-                fill_opacity=0.1,
-                dash="4 3",
-                interactive=False,
-            )
-            plan.layers.append(
-                GeoJsonLayer(
-                    _feature_collection(igeoms[rows], [{} for _ in rows]),
-                    name=f"{_w('isochrone', lang)}: {label}{when}",
-                    role=f"isochrones/{cat}",
-                    styles=[style],
-                    show=False,
-                    n_features=len(rows),
-                )
-            )
-        plan.legend.append(
-            "<div><i class='pl-dash' style='background:rgba(31,119,180,0.1);"
-            f"border-style:dashed'></i>{_esc(_w('legend_isochrone', lang))}</div>"
-        )
 
-    # facilities, one layer per category
-    fac = a.facilities
-    if column in fac.columns and len(fac):
-        if community is not None and extent is not None:
-            fac = _extent_filter(fac, extent, metric)
-        fgeom = fac.geometry
-        kinds = shapely.get_type_id(fgeom.to_numpy())
-        if ((kinds >= 0) & (kinds != shapely.GeometryType.POINT)).any():
-            fgeom = fgeom.representative_point()
-        fgeoms = _display(gpd.GeoSeries(fgeom, crs=fac.crs), gcj)
-        codes = fac[column].astype(object).to_numpy()
-        names = fac["name"].to_numpy(dtype=object) if "name" in fac.columns else None
-        plan.legend.append(f"<div class='pl-sec'>{_esc(_w('facilities', lang))}</div>")
-        for i, cat in enumerate(cats):
-            rows = np.flatnonzero(np.isin(codes, list(members(table, cat))))
-            label = _both(table, cat)
-            props = [
-                {
-                    "p": _facility_popup(
-                        names[r] if names is not None else None, label, codes[r], cat
-                    )
-                }
-                for r in rows
-            ]
-            style = _Style(
-                f"pl-facility pl-cat-{i}",
-                color="#ffffff",
-                weight=1.2,
-                fill_color=colour[cat],
-                fill_opacity=0.95,
-                radius=6,
-            )
-            short = short_name(table.name(cat, lang), lang)
-            plan.layers.append(
-                GeoJsonLayer(
-                    _feature_collection(fgeoms[rows], props),
-                    name=f"{_w('facilities', lang)}: {short} ({len(rows)})",
-                    role=f"facilities/{cat}",
-                    styles=[style],
-                    n_features=len(rows),
-                )
-            )
-            plan.legend.append(
-                f"<div><i class='pl-dot' style='background:{colour[cat]}'></i>"
-                f"{_esc(short)} ({len(rows)})</div>"
-            )
+def _iso_when(times: np.ndarray | None, distance: bool, lang: str) -> str:
+    """The thresholds of an isochrone layer, for its name (" 15 分钟", " 500 m")."""
+    if times is None:
+        return ""
+    steps = sorted(set(times.tolist()))
+    if distance:
+        return " " + "/".join(f"{t:g}" for t in steps) + " m"
+    return " " + "/".join(f"{t / 60:g}" for t in steps) + f" {_w('minutes', lang)}"
 
-    # proposed sites (top)
-    if sites is not None:
-        s = check_sites(sites)
-        if community is not None and extent is not None:
-            s = _extent_filter(s, extent, metric)
-        sgeom = s.geometry
-        kinds = shapely.get_type_id(sgeom.to_numpy())
-        if ((kinds >= 0) & (kinds != shapely.GeometryType.POINT)).any():
-            sgeom = sgeom.representative_point()
-        sgeoms = _display(gpd.GeoSeries(sgeom, crs=s.crs), gcj)
-        props = [{"p": _site_popup(row, i)} for i, (_, row) in enumerate(s.iterrows())]
+
+def _iso_display(scene: _Scene, iso: gpd.GeoDataFrame) -> np.ndarray:
+    """Isochrone outlines clipped to a community map's area, simplified, for display."""
+    if scene.extent is not None and scene.metric is not None:
+        clipped = shapely.intersection(iso.geometry.to_crs(scene.metric).values, scene.extent)
+        iso = gpd.GeoDataFrame(iso.assign(geometry=clipped), geometry="geometry", crs=scene.metric)
+    isomet = iso.to_crs(iso.estimate_utm_crs()) if iso.crs.is_geographic else iso
+    simple = gpd.GeoSeries(
+        shapely.simplify(isomet.geometry.to_numpy(), ISOCHRONE_SIMPLIFY_M), crs=isomet.crs
+    )
+    return _display(simple, scene.gcj)
+
+
+def _add_isochrones(scene: _Scene, plan: _Plan, iso: gpd.GeoDataFrame | None) -> None:
+    """Merged isochrones per category: above the blocks, not clickable, hidden at first."""
+    if iso is None or not len(iso):
+        return
+    iso = iso[iso["category"].astype(str).isin(scene.cats)]
+    igeoms = _iso_display(scene, iso)
+    kinds = iso["category"].astype(str).to_numpy()
+    times = iso["time_s"].to_numpy(dtype=float) if "time_s" in iso.columns else None
+    for i, cat in enumerate(scene.cats):
+        rows = np.flatnonzero(kinds == cat)
+        if not len(rows):
+            continue
+        label = short_name(scene.table.name(cat, scene.lang), scene.lang)
+        when = _iso_when(
+            times[rows] if times is not None else None, scene.c.is_distance, scene.lang
+        )
         style = _Style(
-            "pl-site", color="#000000", weight=3, fill_color="#ffd700", fill_opacity=1, radius=9
+            f"pl-iso pl-iso-{i}",
+            color=scene.colour[cat],
+            weight=1.5,
+            fill_opacity=0.1,
+            dash="4 3",
+            interactive=False,
         )
         plan.layers.append(
             GeoJsonLayer(
-                _feature_collection(sgeoms, props),
-                name=f"{_w('sites', lang)} ({len(s)})",
-                role="sites",
+                _feature_collection(igeoms[rows], [{} for _ in rows]),
+                name=f"{_w('isochrone', scene.lang)}: {label}{when}",
+                role=f"isochrones/{cat}",
                 styles=[style],
-                n_features=len(s),
+                show=False,
+                n_features=len(rows),
+            )
+        )
+    plan.legend.append(
+        "<div><i class='pl-dash' style='background:rgba(31,119,180,0.1);"
+        f"border-style:dashed'></i>{_esc(_w('legend_isochrone', scene.lang))}</div>"
+    )
+
+
+def _points(gdf: gpd.GeoDataFrame, gcj: bool) -> np.ndarray:
+    """Display geometries of a layer as points (a point inside each polygon)."""
+    geom = gdf.geometry
+    kinds = shapely.get_type_id(geom.to_numpy())
+    if ((kinds >= 0) & (kinds != shapely.GeometryType.POINT)).any():
+        geom = geom.representative_point()
+    return _display(gpd.GeoSeries(geom, crs=gdf.crs), gcj)
+
+
+def _add_facilities(scene: _Scene, plan: _Plan) -> None:
+    """The facilities, one layer (and one colour) per category."""
+    fac = scene.a.facilities
+    if scene.column not in fac.columns or not len(fac):
+        return
+    fac = scene.near(fac)
+    fgeoms = _points(fac, scene.gcj)
+    codes = fac[scene.column].astype(object).to_numpy()
+    names = fac["name"].to_numpy(dtype=object) if "name" in fac.columns else None
+    lang = scene.lang
+    plan.legend.append(f"<div class='pl-sec'>{_esc(_w('facilities', lang))}</div>")
+    for i, cat in enumerate(scene.cats):
+        rows = np.flatnonzero(np.isin(codes, list(members(scene.table, cat))))
+        label = _both(scene.table, cat)
+        props = [
+            {"p": _facility_popup(names[r] if names is not None else None, label, codes[r], cat)}
+            for r in rows
+        ]
+        colour = scene.colour[cat]
+        style = _Style(
+            f"pl-facility pl-cat-{i}",
+            color="#ffffff",
+            weight=1.2,
+            fill_color=colour,
+            fill_opacity=0.95,
+            radius=6,
+        )
+        short = short_name(scene.table.name(cat, lang), lang)
+        plan.layers.append(
+            GeoJsonLayer(
+                _feature_collection(fgeoms[rows], props),
+                name=f"{_w('facilities', lang)}: {short} ({len(rows)})",
+                role=f"facilities/{cat}",
+                styles=[style],
+                n_features=len(rows),
             )
         )
         plan.legend.append(
-            "<div><i class='pl-dot' style='background:#ffd700;border:2px solid #000'></i>"
-            f"{_esc(_w('sites', lang))} ({len(s)})</div>"
+            f"<div><i class='pl-dot' style='background:{colour}'></i>"
+            f"{_esc(short)} ({len(rows)})</div>"
         )
+
+
+def _add_sites(scene: _Scene, plan: _Plan, sites: gpd.GeoDataFrame | None) -> None:
+    """Proposed sites (top layer)."""
+    if sites is None:
+        return
+    s = scene.near(check_sites(sites))
+    sgeoms = _points(s, scene.gcj)
+    props = [{"p": _site_popup(row, i)} for i, (_, row) in enumerate(s.iterrows())]
+    style = _Style(
+        "pl-site", color="#000000", weight=3, fill_color="#ffd700", fill_opacity=1, radius=9
+    )
+    plan.layers.append(
+        GeoJsonLayer(
+            _feature_collection(sgeoms, props),
+            name=f"{_w('sites', scene.lang)} ({len(s)})",
+            role="sites",
+            styles=[style],
+            n_features=len(s),
+        )
+    )
+    plan.legend.append(
+        "<div><i class='pl-dot' style='background:#ffd700;border:2px solid #000'></i>"
+        f"{_esc(_w('sites', scene.lang))} ({len(s)})</div>"
+    )
+
+
+def _plan(
+    a: Assessment,
+    c: Circle,
+    *,
+    cats: list[str],
+    column: str,
+    community: str | None,
+    sites: gpd.GeoDataFrame | None,
+    iso: gpd.GeoDataFrame | None,
+    streets: bool,
+    gcj: bool,
+    lang: str,
+) -> _Plan:
+    """The layers of a map, bottom to top: streets, communities, blocks, isochrones,
+    facilities, sites; with the legend and the bounds to fit."""
+    scene = _scene(a, c, cats, column, community, gcj=gcj, lang=lang)
+    plan = _Plan()
+    _add_streets(scene, plan, _network_for(a, c) if streets else None)
+    _add_communities(scene, plan)
+    _add_blocks(scene, plan)
+    _add_isochrones(scene, plan, iso)
+    _add_facilities(scene, plan)
+    _add_sites(scene, plan, sites)
     if plan.bounds is None and len(a.facilities):
         plan.bounds = _bounds(_display(a.facilities.geometry, gcj))
     return plan
@@ -1044,6 +1154,50 @@ def map_assessment(
         Save it with :func:`save_map` (atomic) or ``m.save(path)``.
     """
     a = assessment
+    key = _check_options(lang=lang, tiles=tiles, renderer=renderer, tianditu_key=tianditu_key)
+    c = pick_circle(a, circle, community)
+    cats = _shown_categories(a, c, categories, category)
+    iso = _iso_input(a, c, cats, category, isochrones, isochrone_times_s)
+    gcj = tiles == "gaode"
+    plan = _plan(
+        a,
+        c,
+        cats=cats,
+        column=category,
+        community=community,
+        sites=sites,
+        iso=iso,
+        streets=streets,
+        gcj=gcj,
+        lang=lang,
+    )
+    m = _new_map(plan.bounds, offline=offline, canvas=renderer == "canvas")
+    title = c.name_zh if lang == "zh" else c.name_en
+    if community is not None:
+        title = f"{community} · {title}"
+    _figure(m).title = _esc(f"{title} — planner")
+    for t in _tile_layer(tiles, key, lang):
+        t.add_to(m)
+    for layer in plan.layers:
+        layer.add_to(m)
+    m.add_child(_Page(_legend(c, plan, community, gcj, lang), _BACKGROUND[tiles == "none"]))
+    m.add_child(_LayerControl(collapsed=community is not None or len(plan.layers) > 12))
+    m.add_child(_Ready(plan.bounds))
+    # what was drawn, by layer role (features per layer): for checks and tests
+    vars(m)["planner_layers"] = {layer.role: layer.n_features for layer in plan.layers}
+    log(
+        f"map: circle {c.id}, {len(plan.layers)} layers, tiles={tiles}, offline={offline}, "
+        f"renderer={renderer}"
+    )
+    return m
+
+
+#: The map's background: without tiles (True) a paper tone under the streets.
+_BACKGROUND = {True: "#f4f3ee", False: "#dddddd"}
+
+
+def _check_options(*, lang: str, tiles: str, renderer: str, tianditu_key: str | None) -> str | None:
+    """Check the map's options; returns the Tianditu key to use (None when not needed)."""
     if lang not in LANGS:
         msg = f"lang={lang!r}; expected 'zh' or 'en'.{closest(lang, LANGS)}"
         raise InputError(msg)
@@ -1061,56 +1215,31 @@ def map_assessment(
             "tiles='none' for a map that needs no key and no network."
         )
         raise InputError(msg)
-    c = pick_circle(a, circle, community)
-    cats = _shown_categories(a, c, categories, category)
-    iso = _iso_input(a, c, cats, category, isochrones, isochrone_times_s)
-    gcj = tiles == "gaode"
-    plan = _plan(
-        a,
-        c,
-        cats=cats,
-        column=category,
-        community=community,
-        sites=sites,
-        iso=iso,
-        streets=streets,
-        gcj=gcj,
-        lang=lang,
-    )
+    return key
+
+
+def _new_map(bounds: list[list[float]] | None, *, offline: bool, canvas: bool) -> folium.Map:
+    """An empty map centred on ``bounds`` (no tiles: layers are added after)."""
     cls = OfflineMap if offline else folium.Map
-    centre = plan.bounds or [[0.0, 0.0], [0.0, 0.0]]
-    m = cls(
+    centre = bounds or [[0.0, 0.0], [0.0, 0.0]]
+    return cls(
         location=[(centre[0][0] + centre[1][0]) / 2, (centre[0][1] + centre[1][1]) / 2],
         zoom_start=14,
         tiles=None,
-        prefer_canvas=renderer == "canvas",
+        prefer_canvas=canvas,
         control_scale=False,
         max_zoom=19,
     )
-    title = c.name_zh if lang == "zh" else c.name_en
-    if community is not None:
-        title = f"{community} · {title}"
-    _figure(m).title = _esc(f"{title} — planner")
-    for t in _tile_layer(tiles, key, lang):
-        t.add_to(m)
-    for layer in plan.layers:
-        layer.add_to(m)
+
+
+def _legend(c: Circle, plan: _Plan, community: str | None, gcj: bool, lang: str) -> str:
+    """The legend's HTML: the circle and how it is travelled, then each layer's key."""
     how = c.describe("zh" if lang == "zh" else "en")
     head = f"<h4>{_esc(c.name_zh if lang == 'zh' else c.name_en)}</h4><div>{_esc(how)}</div>" + (
         f"<div>{_esc(community)}</div>" if community is not None else ""
     )
     notes = f"<div class='pl-sec'>{_esc(_w('gcj', lang))}</div>" if gcj else ""
-    background = "#f4f3ee" if tiles == "none" else "#dddddd"
-    m.add_child(_Page(head + "".join(plan.legend) + notes, background))
-    m.add_child(_LayerControl(collapsed=community is not None or len(plan.layers) > 12))
-    m.add_child(_Ready(plan.bounds))
-    # what was drawn, by layer role (features per layer): for checks and tests
-    vars(m)["planner_layers"] = {layer.role: layer.n_features for layer in plan.layers}
-    log(
-        f"map: circle {c.id}, {len(plan.layers)} layers, tiles={tiles}, offline={offline}, "
-        f"renderer={renderer}"
-    )
-    return m
+    return head + "".join(plan.legend) + notes
 
 
 def map_html(m: folium.Map) -> str:

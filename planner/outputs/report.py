@@ -1,20 +1,21 @@
-"""One self-contained HTML report per community (一社区一规划), and an index page.
+"""The 一社区一规划 draft of each community (HTML and Word), and an index page.
 
-:func:`write_report` writes, for a community: its profile (population, households,
-setting, region, street), its map (the offline map of :mod:`planner.outputs.maps`,
-embedded in the page), a table per service circle (coverage, missing categories,
-worst blocks), the plan-target checks, the facilities found in the community,
-recommended sites (when siting results are given), the data confidence notes and the
-parameters and data sources with their verification labels. Pages are jinja2
-templates (``planner/outputs/templates``) with autoescaping on, so every string from
-the data is escaped; the CSS has a print layout (A4, tables kept together).
+:func:`write_report` writes, per community, the draft plan built by
+:mod:`planner.outputs.draft` twice: an HTML page (jinja2 template
+``templates/draft.html.j2``, autoescaped, so every string from the data is escaped; a
+print layout for A4) and a Word document (:mod:`planner.outputs.word`). For all
+communities it also writes ``index.html`` (the communities with their coverage, the
+whole area's circles, data confidence and parameters) and stages the folder, so it is
+replaced whole (:mod:`planner.outputs.staging`).
 
-The page needs no network: styles are inline and the map is an offline map document in
-an ``<iframe srcdoc>`` (sandboxed: its scripts run, but apart from the page).
+The page needs no network: styles are inline; on screen the map is an offline map
+document in an ``<iframe srcdoc>`` (sandboxed: its scripts run, but apart from the
+page; Chromium draws it once it is scrolled into view), in print the map picture.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as _dt
 import math
 import os
@@ -27,9 +28,7 @@ from typing import Any
 
 import geopandas as gpd
 import jinja2
-import numpy as np
 import pandas as pd
-import shapely
 
 from .. import settings
 from .._io import atomic_write
@@ -38,8 +37,14 @@ from .._version import __version__
 from ..assessment import Assessment
 from ..errors import InputError, closest, describe
 from ..rules import Circle
-from ._common import block_label, check_sites, members, pick_circle, reach_m, short_name
+from ._common import (
+    pick_circle,
+    short_name,
+)
+from .draft import STATUS, build_draft
 from .maps import map_assessment, map_html
+from .staging import staged_folder
+from .word import docx_bytes
 
 __all__ = ["write_report"]
 
@@ -72,17 +77,6 @@ SITE_COLUMNS: dict[str, tuple[str, str]] = {
     "share_after": ("建成后覆盖率", "Share after"),
 }
 
-STATUS: dict[str, tuple[str, str]] = {
-    "pass": ("达标", "pass"),
-    "fail": ("未达标", "fail"),
-    "input missing": ("缺少数据", "input missing"),
-    "no units": ("无适用单元", "no units"),
-}
-
-#: How many blocks the "worst blocks" table lists per circle.
-WORST_BLOCKS = 5
-#: How many facility names the facilities table lists per category.
-FACILITY_NAMES = 12
 
 _TEXT: dict[str, tuple[str, str]] = {
     "title": ("社区生活圈评估报告", "Community service-circle report"),
@@ -160,6 +154,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "min_kinds": ("至少类数", "At least"),
     "how": ("计算方式", "How"),
     "back": ("返回社区列表", "All communities"),
+    "word": ("可编辑版本", "Word document"),
     "unnamed": ("(无名称)", "(unnamed)"),
     "more": ("等", "and more"),
     "na_short": ("— 表示该生活圈不适用于社区的城乡类型。", "— = the circle does not apply there."),
@@ -223,32 +218,6 @@ def _text(v: object) -> str:
     return "" if _isnan(v) else str(v)
 
 
-def _status(s: object, lang: str) -> dict[str, str]:
-    key = str(s)
-    zh, en = STATUS.get(key, (key, key))
-    return {"text": zh if lang == "zh" else en, "css": re.sub(r"[^a-z]+", "-", key.lower())}
-
-
-def _target_value(kind: str, value: object, per_unit: bool) -> str:
-    if _isnan(value):
-        return "—"
-    if kind == "presence":
-        if per_unit:
-            return "有 yes" if float(value) >= 1 else "无 no"  # type: ignore[arg-type]
-        return _pct(value)
-    f = float(value)  # type: ignore[arg-type]
-    return f"{f:,.0f}" if abs(f) >= 100 else f"{f:,.3g}"
-
-
-def _unit(unit: object, lang: str) -> str:
-    zh, en = UNITS.get(str(unit), (_text(unit), _text(unit)))
-    return zh if lang == "zh" else en
-
-
-def _cat_name(a: Assessment, cat: str, lang: str) -> str:
-    return short_name(a.preset.table.name(cat, lang), lang)
-
-
 def _safe_filename(name: str) -> str:
     """A file name for a community (Chinese kept; path and shell characters replaced)."""
     text = re.sub(r'[\\/:*?"<>|\x00-\x1f\s]+', "_", str(name)).strip("._")
@@ -268,268 +237,6 @@ def _communities(a: Assessment) -> list[str]:
         )
         raise InputError(msg)
     return sorted(str(v) for v in pd.unique(a.blocks["community"].dropna()))
-
-
-def _community_attrs(a: Assessment, name: str, blocks: pd.DataFrame) -> dict[str, Any]:
-    attrs: dict[str, Any] = {}
-    row = None
-    if a.communities is not None and "community" in a.communities.columns:
-        own = a.communities[a.communities["community"].astype(object) == name]
-        row = own.iloc[0] if len(own) else None
-    for col in ("setting", "region", "street"):
-        value = None
-        if row is not None and col in row.index and not _isnan(row[col]):
-            value = row[col]
-        elif col in blocks.columns and blocks[col].notna().any():
-            value = blocks[col].dropna().mode().iloc[0]
-        attrs[col] = _text(value)
-    hh = None
-    if "households" in blocks.columns and blocks["households"].notna().any():
-        hh = float(blocks["households"].sum())
-    elif row is not None and "households" in row.index and not _isnan(row["households"]):
-        hh = float(row["households"])
-    attrs["households"] = hh
-    attrs["population"] = float(blocks["population"].sum())
-    attrs["blocks"] = len(blocks)
-    return attrs
-
-
-def _missing_table(
-    a: Assessment, c: Circle, blocks: pd.DataFrame, lang: str
-) -> list[dict[str, Any]]:
-    applies = blocks[c.id].notna().to_numpy()
-    texts = blocks[f"{c.id}__missing"].astype(object).to_numpy()
-    pop = blocks["population"].to_numpy(dtype=float)
-    rows: list[dict[str, Any]] = []
-    for cat in c.categories:
-        hit = np.array(
-            [
-                bool(ok) and isinstance(t, str) and cat in [p.strip() for p in t.split(",")]
-                for ok, t in zip(applies, texts, strict=True)
-            ],
-            dtype=bool,
-        )
-        n_fac = (
-            int(_record(a.confidence.loc[cat])["facilities"]) if cat in a.confidence.index else None
-        )
-        rows.append(
-            {
-                "id": cat,
-                "name": _cat_name(a, cat, lang),
-                "blocks": int(hit.sum()),
-                "population": float(pop[hit].sum()),
-                "facilities": n_fac,
-                "flag": n_fac == 0,
-            }
-        )
-    rows.sort(key=lambda r: (-r["population"], -r["blocks"]))
-    return rows
-
-
-def _worst_blocks(
-    a: Assessment, c: Circle, blocks: pd.DataFrame, lang: str
-) -> list[dict[str, Any]]:
-    ok = blocks[blocks[c.id].notna()]
-    if not len(ok):
-        return []
-    frame = pd.DataFrame(
-        {
-            "inside": ok[c.id].astype(bool).to_numpy(),
-            "n": ok[f"{c.id}__n_missing"].fillna(0).astype(int).to_numpy(),
-            "pop": ok["population"].to_numpy(dtype=float),
-        },
-        index=ok.index,
-    )
-    frame = frame[(~frame["inside"]) | (frame["n"] > 0)]
-    frame = frame.sort_values(["inside", "n", "pop"], ascending=[True, False, False])
-    names = ok["name"] if "name" in ok.columns else None
-    out = []
-    for idx, r in frame.head(WORST_BLOCKS).iterrows():
-        text = ok.at[idx, f"{c.id}__missing"]
-        cats = [p.strip() for p in str(text).split(",") if p.strip()] if not _isnan(text) else []
-        out.append(
-            {
-                "label": block_label(idx, names.at[idx] if names is not None else None),
-                "population": float(r["pop"]),
-                "inside": bool(r["inside"]),
-                "n_missing": int(r["n"]),
-                "missing": ", ".join(_cat_name(a, x, lang) for x in cats),
-            }
-        )
-    return out
-
-
-def _circle_sections(
-    a: Assessment, name: str, blocks: pd.DataFrame, lang: str
-) -> tuple[list[dict[str, Any]], list[str]]:
-    sections = []
-    not_applicable = []
-    rows = a.by_community.xs(name, level=0) if len(a.by_community) else pd.DataFrame()
-    for c in a.circles:
-        title = c.name_zh if lang == "zh" else c.name_en
-        if c.id not in rows.index:
-            not_applicable.append(title)
-            continue
-        r = _record(rows.loc[c.id])
-        overall = _record(a.summary.loc[c.id]) if c.id in a.summary.index else None
-        sections.append(
-            {
-                "id": c.id,
-                "title": title,
-                "other_title": c.name_en if lang == "zh" else c.name_zh,
-                "how": c.describe(lang),
-                "min_kinds": c.min_kinds,
-                "n_categories": len(c.categories),
-                "labels": f"{c.label}/{c.mode_label}",
-                "share": r["population_share"],
-                "households_share": r.get("households_share"),
-                "radius_share": r.get("radius_population_share"),
-                "overall_share": None if overall is None else overall["population_share"],
-                "blocks": int(r["blocks"]),
-                "blocks_outside": int(r["blocks_outside"]),
-                "population_outside": float(r["population"] - r["population_inside"]),
-                "missing": _missing_table(a, c, blocks, lang),
-                "worst": _worst_blocks(a, c, blocks, lang),
-            }
-        )
-    return sections, not_applicable
-
-
-def _target_rows(
-    a: Assessment, name: str, street: str, block_labels: set[str], lang: str
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    t = a.targets.reset_index() if len(a.targets) else pd.DataFrame()
-    meta: dict[tuple[str, str], dict[str, Any]] = {}
-    by_id: dict[str, dict[str, Any]] = {}
-    for _, series in t.iterrows():
-        rec = _record(series)
-        meta[(str(rec["target"]), str(rec["class"]))] = rec
-        by_id.setdefault(str(rec["target"]), rec)
-    here = []
-    u = a.targets_by_unit
-    if len(u):
-        mine = ((u["unit"] == "community") & (u["name"].astype(str) == name)) | (
-            (u["unit"] == "block") & u["name"].astype(str).isin(block_labels)
-        )
-        if street:
-            mine |= (u["unit"] == "street") & (u["name"].astype(str) == street)
-        for _, series in u[mine].iterrows():
-            row = _record(series)
-            tid, cls = str(row["target"]), str(row["class"])
-            m = meta.get((tid, cls), by_id.get(tid, {}))
-            kind = str(m.get("kind", ""))
-            here.append(
-                {
-                    "name": _text(m.get("name_zh" if lang == "zh" else "name_en", tid)) or tid,
-                    "unit": f"{_unit(row['unit'], lang)}: {row['name']}",
-                    "class": cls,
-                    "value": _target_value(kind, row["value"], per_unit=True),
-                    "threshold": _target_value(kind, m.get("threshold"), per_unit=False),
-                    "status": _status(row["status"], lang),
-                    "detail": _text(row.get("detail")),
-                    "label": _text(m.get("label")),
-                }
-            )
-    overall = []
-    for _, series in t.iterrows():
-        row = _record(series)
-        kind = str(row.get("kind", ""))
-        overall.append(
-            {
-                "name": _text(row.get("name_zh" if lang == "zh" else "name_en")) or row["target"],
-                "unit": _unit(row.get("unit"), lang),
-                "class": _text(row["class"]),
-                "value": _target_value(kind, row.get("value"), per_unit=False),
-                "threshold": _target_value(kind, row.get("threshold"), per_unit=False),
-                "status": _status(row.get("status"), lang),
-                "detail": _text(row.get("detail")),
-                "label": _text(row.get("label")),
-            }
-        )
-    return here, overall
-
-
-def _area_of(
-    a: Assessment, name: str, blocks: gpd.GeoDataFrame, margin_m: float
-) -> tuple[shapely.Geometry, Any]:
-    """The community's area (its boundary, else its blocks) grown by ``margin_m``, metric."""
-    metric = blocks.estimate_utm_crs() if blocks.crs.is_geographic else blocks.crs
-    shape = None
-    if a.communities is not None and "community" in a.communities.columns:
-        own = a.communities[a.communities["community"].astype(object) == name]
-        if len(own):
-            shape = shapely.union_all(own.geometry.to_crs(metric).to_numpy())
-    if shape is None:
-        shape = shapely.envelope(shapely.union_all(blocks.geometry.to_crs(metric).to_numpy()))
-    return shapely.buffer(shape, margin_m), metric
-
-
-def _inside(gdf: gpd.GeoDataFrame, area: shapely.Geometry, metric: Any) -> np.ndarray:
-    if not len(gdf) or gdf.crs is None:
-        return np.zeros(len(gdf), dtype=bool)
-    return np.asarray(shapely.intersects(gdf.geometry.to_crs(metric).to_numpy(), area))
-
-
-def _facility_rows(
-    a: Assessment, name: str, blocks: gpd.GeoDataFrame, lang: str, column: str
-) -> list[dict[str, Any]]:
-    fac = a.facilities
-    if column not in fac.columns or not len(fac):
-        return []
-    area, metric = _area_of(a, name, blocks, 100.0)
-    fac = fac[_inside(fac, area, metric)]
-    codes = fac[column].astype(object).to_numpy()
-    cats = list(dict.fromkeys(k for c in a.circles for k in c.categories))
-    rows = []
-    for cat in cats:
-        sub = fac[np.isin(codes, list(members(a.preset.table, cat)))]
-        if not len(sub):
-            continue
-        names = (
-            [_text(v) or _t("unnamed", lang) for v in sub["name"].tolist()]
-            if "name" in sub.columns
-            else []
-        )
-        more = len(names) > FACILITY_NAMES
-        rows.append(
-            {
-                "name": _cat_name(a, cat, lang),
-                "count": len(sub),
-                "names": names[:FACILITY_NAMES],
-                "more": more,
-            }
-        )
-    return rows
-
-
-def _site_rows(
-    a: Assessment,
-    name: str,
-    blocks: gpd.GeoDataFrame,
-    sites: gpd.GeoDataFrame | None,
-    c: Circle,
-    lang: str,
-) -> tuple[list[str], list[list[str]]] | None:
-    if sites is None:
-        return None
-    s = check_sites(sites)
-    area, metric = _area_of(a, name, blocks, min(reach_m(c), 1000.0))
-    s = s[_inside(s, area, metric)]
-    cols = [col for col in SITE_COLUMNS if col in s.columns]
-    body = []
-    for _, row in s.iterrows():
-        cells = []
-        for col in cols:
-            v = row[col]
-            if col == "share_after":
-                cells.append(_pct(v))
-            elif isinstance(v, int | float | np.number) and col != "rank":
-                cells.append(_num(v))
-            else:
-                cells.append(_text(v))
-        body.append(cells)
-    heads = [SITE_COLUMNS[col][0 if lang == "zh" else 1] for col in cols]
-    return heads, body
 
 
 def _params(a: Assessment, blocks: pd.DataFrame, lang: str) -> dict[str, Any]:
@@ -582,7 +289,7 @@ def _confidence_rows(a: Assessment, lang: str) -> list[dict[str, str]]:
     for cat, row in conf[conf["facilities"] == 0].iterrows():
         out.append(
             {
-                "name": _cat_name(a, str(cat), lang),
+                "name": short_name(a.preset.table.name(str(cat), lang), lang),
                 "id": str(cat),
                 "flag": _text(row.get("flag")),
             }
@@ -596,6 +303,11 @@ class _Page:
     file: str
     attrs: dict[str, Any]
     shares: dict[str, Any]
+    docx: str = ""
+
+
+#: CSS class of a status cell, by its text in either language.
+_STATUS_CSS = {text: re.sub(r"[^a-z]+", "-", key) for key, pair in STATUS.items() for text in pair}
 
 
 def _render_community(
@@ -604,53 +316,59 @@ def _render_community(
     *,
     lang: str,
     circle: str | None,
-    sites: gpd.GeoDataFrame | None,
+    sites: Any,
     isochrones: bool | gpd.GeoDataFrame,
     category: str,
     index_file: str | None,
-) -> tuple[str, _Page]:
-    blocks = a.blocks[a.blocks["community"].astype(object) == name]
-    attrs = _community_attrs(a, name, blocks)
-    c = pick_circle(a, circle, name)
+    docx_file: str | None = None,
+) -> tuple[str, bytes, _Page]:
+    """A community's draft plan: the HTML page, the Word document and its index entry."""
+    c = _plan_circle(a, circle, name, sites)
+    draft = build_draft(a, name, c, lang=lang, sites=sites, category=category)
     m = map_assessment(
-        a,
-        circle=c.id,
-        community=name,
-        sites=sites,
-        isochrones=isochrones,
-        lang=lang,
+        a, circle=c.id, community=name, sites=sites, isochrones=isochrones, lang=lang,
         category=category,
-    )
-    sections, not_applicable = _circle_sections(a, name, blocks, lang)
-    labels = {str(i) for i in blocks.index}
-    here, overall = _target_rows(a, name, attrs["street"], labels, lang)
-    sites_table = _site_rows(a, name, blocks, sites, c, lang)
+    )  # fmt: skip
     context = {
         "lang": lang,
-        "t": {k: _t(k, lang) for k in _TEXT},
-        "name": name,
-        "attrs": attrs,
+        "draft": draft,
+        "preset": a.preset.name_zh if lang == "zh" else a.preset.name_en,
         "map_doc": map_html(m),
-        "map_circle": c.name_zh if lang == "zh" else c.name_en,
-        "sections": sections,
-        "not_applicable": not_applicable,
-        "targets_here": here,
-        "targets_all": overall,
-        "facilities": _facility_rows(a, name, blocks, lang, category),
-        "sites": sites_table,
-        "confidence": _confidence_rows(a, lang),
-        "params": _params(a, blocks, lang),
-        "generated": _dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
-        "version": _version(),
+        "picture": base64.b64encode(draft.picture).decode("ascii"),
+        "status_css": _STATUS_CSS,
         "index_file": index_file,
+        "docx_file": docx_file,
+        "back": _t("back", lang),
+        "word": _t("word", lang),
     }
-    page = _env().get_template("report.html.j2").render(**context)
-    shares = {s["id"]: s["share"] for s in sections}
-    return page, _Page(name, "", attrs, shares)
+    page = _env().get_template("draft.html.j2").render(**context)
+    shares: dict[str, Any] = {}
+    if len(a.by_community) and name in set(a.by_community.index.get_level_values(0)):
+        own = a.by_community.xs(name, level=0)["population_share"]
+        shares = {str(k): v for k, v in own.items()}
+    attrs = {**draft.facts, "blocks": draft.facts["blocks"]}
+    return page, docx_bytes(draft), _Page(name, "", attrs, shares)
+
+
+def _plan_circle(a: Assessment, circle: str | None, name: str, sites: Any) -> Circle:
+    """The circle of a community's map and stations: given, the siting's, or the lowest."""
+    if circle is None and isinstance(getattr(sites, "circle", None), str):
+        circle = sites.circle
+    return pick_circle(a, circle, name)
 
 
 def _version() -> str:
     return str(__version__)
+
+
+def write_docx_bytes(data: bytes, path: Path) -> Path:
+    """Write a Word document's bytes atomically; returns the path."""
+
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(data)
+
+    atomic_write(path, write)
+    return path
 
 
 def _write(path: Path, text: str) -> None:
@@ -667,11 +385,15 @@ def write_report(
     *,
     lang: str = "zh",
     circle: str | None = None,
-    sites: gpd.GeoDataFrame | None = None,
+    sites: Any = None,
     isochrones: bool | gpd.GeoDataFrame = False,
     category: str = "category",
 ) -> list[Path]:
-    """Write the HTML report of one community, or of every community plus an index.
+    """Write the 一社区一规划 draft of one community, or of every community plus an index.
+
+    Each community gets an HTML page (printable A4, with the offline map) and a Word
+    document (.docx) of the same draft (:mod:`planner.outputs.draft`): 一、基本情况,
+    二、现状评估, 三、主要问题, 四、规划项目, 五、实施安排, and a closing note.
 
     Parameters
     ----------
@@ -690,8 +412,10 @@ def write_report(
         The circle drawn on each community's map (default: the community's circle
         with the lowest population share).
     sites
-        Proposed sites (siting results): drawn on the maps and listed on the pages of
-        the communities they lie in or near.
+        Proposed sites: a siting result (:func:`planner.site`; its circle is then the
+        map's, and its re-assessment gives each community's coverage after) or its
+        sites. Drawn on the maps and listed as projects of the communities they lie in
+        or near.
     isochrones
         Passed to :func:`planner.map_assessment` (default False: the maps of many
         communities are quicker without).
@@ -701,7 +425,8 @@ def write_report(
     Returns
     -------
     list of pathlib.Path
-        The pages written (for all communities, ``index.html`` last).
+        The files written: each community's ``.html`` then ``.docx`` (for all
+        communities, ``index.html`` last).
 
     Raises
     ------
@@ -714,7 +439,6 @@ def write_report(
         msg = f"lang={lang!r}; expected 'zh' or 'en'.{closest(lang, LANGS)}"
         raise InputError(msg)
     names = _communities(a)
-    out = Path(path)
     options: dict[str, Any] = {
         "lang": lang,
         "circle": circle,
@@ -723,28 +447,37 @@ def write_report(
         "category": category,
     }
     if community is not None and community != "all":
-        if community not in names:
-            msg = (
-                f"community={community!r} is not in this assessment; communities: "
-                f"{describe(names)}.{closest(community, names)}"
-            )
-            raise InputError(msg)
-        target = (
-            out
-            if out.suffix.lower() in {".html", ".htm"}
-            else out / (_safe_filename(community) + ".html")
-        )
-        page, _ = _render_community(a, community, index_file=None, **options)
-        _write(target, page)
-        log(f"report: {community} -> {target}")
-        return [target]
-    if out.suffix.lower() in {".html", ".htm"}:
+        return _write_one(a, community, names, Path(path), options)
+    return _write_all(a, names, Path(path), options)
+
+
+def _write_one(
+    a: Assessment, community: str, names: list[str], out: Path, options: dict[str, Any]
+) -> list[Path]:
+    """One community's page, to ``out`` (an .html file) or into the folder ``out``."""
+    if community not in names:
         msg = (
-            f"path={str(path)!r}: reports of all communities go to a folder (one page each "
-            "and index.html); give a folder, or community='<name>' for one page."
+            f"community={community!r} is not in this assessment; communities: "
+            f"{describe(names)}.{closest(community, names)}"
         )
         raise InputError(msg)
-    files: dict[str, str] = {}
+    target = (
+        out
+        if out.suffix.lower() in {".html", ".htm"}
+        else out / (_safe_filename(community) + ".html")
+    )
+    page, doc, _ = _render_community(
+        a, community, index_file=None, docx_file=target.stem + ".docx", **options
+    )
+    _write(target, page)
+    word = write_docx_bytes(doc, target.with_suffix(".docx"))
+    log(f"report: {community} -> {target}, {word.name}")
+    return [target, word]
+
+
+def _file_stems(names: list[str]) -> dict[str, str]:
+    """A distinct file stem per community (case-insensitively; never "index")."""
+    stems: dict[str, str] = {}
     used: set[str] = {"index"}
     for name in names:
         base = _safe_filename(name)
@@ -752,21 +485,45 @@ def write_report(
         while stem.lower() in used:
             stem, n = f"{base}_{n}", n + 1
         used.add(stem.lower())
-        files[name] = stem + ".html"
+        stems[name] = stem
+    return stems
+
+
+#: What a reports folder holds (see :func:`write_report`); used to tell planner's files
+#: from a person's in a folder written before manifests existed.
+REPORT_FILES = ("*.html", "*.docx")
+
+
+def _write_all(a: Assessment, names: list[str], out: Path, options: dict[str, Any]) -> list[Path]:
+    """Every community's page into the folder ``out``, and index.html linking them; the
+    folder is staged and swapped in whole (:func:`planner.outputs.staging.staged_folder`)."""
+    if out.suffix.lower() in {".html", ".htm"}:
+        msg = (
+            f"path={str(out)!r}: reports of all communities go to a folder (one page each "
+            "and index.html); give a folder, or community='<name>' for one page."
+        )
+        raise InputError(msg)
     written: list[Path] = []
     pages: list[_Page] = []
-    for name in names:
-        page, info = _render_community(a, name, index_file="index.html", **options)
-        info.file = files[name]
-        target = out / files[name]
-        _write(target, page)
-        written.append(target)
-        pages.append(info)
-    index = _render_index(a, pages, lang)
-    _write(out / "index.html", index)
+    with staged_folder(out, owned=REPORT_FILES) as folder:
+        for name, stem in _file_stems(names).items():
+            page, doc, info = _render_community(
+                a, name, index_file="index.html", docx_file=stem + ".docx", **options
+            )
+            info.file, info.docx = stem + ".html", stem + ".docx"
+            _write(folder / info.file, page)
+            write_docx_bytes(doc, folder / info.docx)
+            written += [out / info.file, out / info.docx]
+            pages.append(info)
+        _write(folder / "index.html", _render_index(a, pages, options["lang"]))
     written.append(out / "index.html")
     log(f"report: {len(names)} communities -> {out}")
     return written
+
+
+def _link(file: str) -> str:
+    """A file name as a relative link (not a path: % and # escaped)."""
+    return file.replace("%", "%25").replace("#", "%23")
 
 
 def _render_index(a: Assessment, pages: Sequence[_Page], lang: str) -> str:
@@ -792,7 +549,8 @@ def _render_index(a: Assessment, pages: Sequence[_Page], lang: str) -> str:
     rows: list[dict[str, Any]] = [
         {
             "name": p.name,
-            "file": p.file.replace("%", "%25").replace("#", "%23"),  # a link, not a path
+            "file": _link(p.file),
+            "docx": _link(p.docx),
             "attrs": p.attrs,
             "shares": [p.shares.get(c.id) for c in a.circles],
         }

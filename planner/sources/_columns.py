@@ -208,6 +208,26 @@ MEMBERS_TRAINED_YEAR = Field(
         "其他成员培训年份",
     ),
 )
+SECRETARY_TRAINED_YEAR = Field(
+    "secretary_trained_year",
+    (
+        "secretary_trained_year",
+        "书记培训年份",
+        "书记最近培训年份",
+        "书记培训时间",
+        "党组织书记培训年份",
+    ),
+)
+#: Legal advisers per community (一村(社区)一法律顾问): a count, or 是/否.
+LEGAL_ADVISERS = Field(
+    "legal_advisers",
+    ("legal_advisers", "法律顾问", "法律顾问人数", "法律顾问数", "驻社区法律顾问", "驻村法律顾问"),
+)
+#: A street's 一门式一网式 government service in use: 1/0 or 是/否.
+ONE_DOOR_SERVICE = Field(
+    "one_door_service",
+    ("one_door_service", "一门式一网式", "一门式", "一门式一网式政府服务", "一门式政务服务"),
+)
 #: planner's number columns per community -> the field that finds each (all read with
 #: the one number parser: "1,980", "1.2万", "30人", "600㎡").
 COMMUNITY_COUNTS: dict[str, Field] = {

@@ -37,7 +37,10 @@ from ._columns import (
     COMMUNITY_COUNTS,
     COMMUNITY_NAME,
     DIRECTOR_TRAINED_YEAR,
+    LEGAL_ADVISERS,
     MEMBERS_TRAINED_YEAR,
+    ONE_DOOR_SERVICE,
+    SECRETARY_TRAINED_YEAR,
     Field,
     find_column,
 )
@@ -49,19 +52,27 @@ __all__ = ["STANDARD_COLUMNS", "join_community_table", "read_community_table"]
 
 #: planner's column -> the kind of column and the headers that name it (compared without
 #: case, width, spaces, punctuation or brackets). All of these columns are numbers; the
-#: last two hold years.
+#: ones in YEAR_COLUMNS hold years.
 STANDARD_FIELDS: dict[str, Field] = {
     **{k: v for k, v in COMMUNITY_COUNTS.items() if k != "service_floor_area_m2"},
     "director_trained_year": DIRECTOR_TRAINED_YEAR,
     "members_trained_year": MEMBERS_TRAINED_YEAR,
+    "secretary_trained_year": SECRETARY_TRAINED_YEAR,
     "service_floor_area_m2": COMMUNITY_COUNTS["service_floor_area_m2"],
 }
-#: planner's column -> headers recognised by default (the aliases of STANDARD_FIELDS).
+#: Columns found by default whose values stay as written (a count or 是/否, a flag): the
+#: targets read them (planner.targets).
+FLAG_FIELDS: dict[str, Field] = {
+    "legal_advisers": LEGAL_ADVISERS,
+    "one_door_service": ONE_DOOR_SERVICE,
+}
+#: planner's column -> headers recognised by default (the aliases of STANDARD_FIELDS and
+#: FLAG_FIELDS).
 STANDARD_COLUMNS: dict[str, tuple[str, ...]] = {
-    column: field.aliases for column, field in STANDARD_FIELDS.items()
+    column: field.aliases for column, field in {**STANDARD_FIELDS, **FLAG_FIELDS}.items()
 }
 #: Standard columns that hold a year (a date or "2023年" gives its year).
-YEAR_COLUMNS = ("director_trained_year", "members_trained_year")
+YEAR_COLUMNS = ("director_trained_year", "members_trained_year", "secretary_trained_year")
 #: Headers of community names and of community codes, detected in this order.
 NAME_HEADERS = COMMUNITY_NAME.aliases
 CODE_HEADERS = CODE.aliases
@@ -221,7 +232,7 @@ def _column_mapping(t: _Table, columns: Mapping[str, str] | None) -> dict[str, s
         )
         mapping[str(found)] = str(target)
     taken = {*t.taken, *mapping}
-    for target, field in STANDARD_FIELDS.items():
+    for target, field in {**STANDARD_FIELDS, **FLAG_FIELDS}.items():
         if target in mapping.values():
             continue
         found = find_column(headers, field, skip=taken)
