@@ -17,6 +17,7 @@ from ._version import __version__ as __version__
 from .access import travel_times as travel_times
 from .assess import Assessment as Assessment
 from .assess import assess as assess
+from .explorer import explore as explore
 from .hours import hours_per_day as hours_per_day
 from .hours import opening_hours_check as opening_hours_check
 from .isochrones import isochrones as isochrones
@@ -55,6 +56,7 @@ __all__ = [
     "demo",
     "derive_blocks",
     "errors",
+    "explore",
     "hours",
     "hours_per_day",
     "isochrones",

@@ -76,6 +76,16 @@ FACILITY_FREE_TARGETS = frozenset(
 )
 
 Pair = tuple[str, EngineKey]
+
+
+class OffNetworkError(InputError):
+    """A station stands farther than ``settings.max_snap_m`` from every usable street."""
+
+    def __init__(self, message: str, *, label: Hashable, lon: float, lat: float, mode: str):
+        super().__init__(message)
+        self.label, self.lon, self.lat, self.mode = label, lon, lat, mode
+
+
 Searches = dict[tuple[float, float, EngineKey], np.ndarray]  # node times per new point
 
 
@@ -567,7 +577,7 @@ def _check_reach(
         f"{net.mode!r}: nobody could reach it. Place it nearer a street of the network"
         + (f" ({len(off)} station rows are off the streets)." if len(off) > 1 else ".")
     )
-    raise InputError(msg)
+    raise OffNetworkError(msg, label=new.index[off[0]], lon=where.x, lat=where.y, mode=net.mode)
 
 
 # --- new times ---------------------------------------------------------------------------
@@ -820,13 +830,21 @@ def _table_after(
 
 
 def _set_rows(column: pd.Series, rows: np.ndarray, values: pd.Series) -> Any:
-    if column.dtype == object:
-        out = column.to_numpy(dtype=object, copy=True)
-        out[rows] = values.to_numpy(dtype=object)
+    """The column's values with those at ``rows`` replaced (same dtype)."""
+    dtype = column.dtype
+    if isinstance(dtype, np.dtype):
+        out = column.to_numpy(copy=True)
+        if dtype.kind == "O":
+            out[rows] = values.to_numpy(dtype=object)
+            return out
+        try:
+            out[rows] = np.asarray(values.astype(dtype))
+        except (TypeError, ValueError):
+            raise _MismatchError from None
         return out
     arr = column.array.copy()
     try:
-        arr[rows] = pd.array(values.to_numpy(dtype=object), dtype=column.dtype)  # type: ignore[arg-type]
+        arr[rows] = pd.array(values.to_numpy(dtype=object), dtype=dtype)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         raise _MismatchError from None
     return arr
@@ -916,13 +934,7 @@ def _splice(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     pos = old.index.get_indexer(new.index)
     if (pos < 0).any() or list(new.columns) != list(old.columns):
         raise _MismatchError
-    cols = {}
-    for j in range(len(old.columns)):
-        cur, put = old.iloc[:, j], new.iloc[:, j]
-        same = cur.dtype == put.dtype and cur.iloc[pos].reset_index(drop=True).equals(
-            put.reset_index(drop=True)
-        )
-        cols[j] = cur.array if same else _set_rows(cur, pos, put)
+    cols = {j: _set_rows(old.iloc[:, j], pos, new.iloc[:, j]) for j in range(old.shape[1])}
     out = pd.DataFrame(cols, index=old.index)
     out.columns = old.columns
     return out
