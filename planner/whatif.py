@@ -934,6 +934,11 @@ def _splice(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     pos = old.index.get_indexer(new.index)
     if (pos < 0).any() or list(new.columns) != list(old.columns):
         raise _MismatchError
+    keep = np.ones(len(old), dtype=bool)
+    keep[pos] = False
+    out = pd.concat([old[keep], new]).reindex(old.index)
+    if out.dtypes.equals(old.dtypes):
+        return out
     cols = {j: _set_rows(old.iloc[:, j], pos, new.iloc[:, j]) for j in range(old.shape[1])}
     out = pd.DataFrame(cols, index=old.index)
     out.columns = old.columns

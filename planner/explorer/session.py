@@ -427,10 +427,10 @@ class Session:
         for st in v.step.stations:
             rows = v.step.assessment.inputs["facilities"].loc[list(st.labels)]
             nxt = what_if(current, add=rows)
-            b, n = _row(current.summary, v.circle), _row(nxt.summary, v.circle)
-            pop.append(float(n["population_inside"] - b["population_inside"]))
-            hh.append(float(n["households_inside"] - b["households_inside"]))
-            share.append(float(n["population_share"]))
+            b, n = current.summary, nxt.summary
+            pop.append(_gain(b, n, "population_inside", v.circle))
+            hh.append(_gain(b, n, "households_inside", v.circle))
+            share.append(float(n["population_share"].to_dict()[v.circle]))
             current = nxt
         frame = frame.assign(
             rank=np.arange(1, len(frame) + 1),
@@ -507,26 +507,26 @@ def _number(value: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _row(frame: pd.DataFrame, key: Hashable) -> dict[str, Any]:
-    row = frame.loc[[key]].iloc[0]
-    return {str(k): v for k, v in row.items()}
+def _gain(before: pd.DataFrame, after: pd.DataFrame, col: str, cid: str) -> float:
+    return float(after[col].to_dict()[cid]) - float(before[col].to_dict()[cid])
 
 
 def _summary_rows(base: Assessment, a: Assessment) -> list[dict[str, Any]]:
-    rows = []
-    for c in a.circles:
-        b, n = _row(base.summary, c.id), _row(a.summary, c.id)
-        rows.append(
-            {
-                "circle": c.id,
-                "base": _number(b["population_share"]),
-                "now": _number(n["population_share"]),
-                "inside": _number(n["population_inside"]),
-                "population": _number(n["population"]),
-                "blocks_outside": int(n["blocks_outside"]),
-            }
-        )
-    return rows
+    b, n = base.summary, a.summary
+    before = b["population_share"].to_dict()
+    cols = {k: n[k].to_dict() for k in ("population_share", "population_inside", "population")}
+    outside = n["blocks_outside"].to_dict()
+    return [
+        {
+            "circle": c.id,
+            "base": _number(before[c.id]),
+            "now": _number(cols["population_share"][c.id]),
+            "inside": _number(cols["population_inside"][c.id]),
+            "population": _number(cols["population"][c.id]),
+            "blocks_outside": int(outside[c.id]),
+        }
+        for c in a.circles
+    ]
 
 
 def _community_rows(base: Assessment, a: Assessment, lang: str) -> dict[str, Any]:
