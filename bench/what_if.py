@@ -93,7 +93,7 @@ def generated(args, planner, build, categories):
     first, later = [], []
     current = a
     for i, label in enumerate(labels):
-        seen = {k for k in planner.whatif._state_of(current).nodes}
+        seen = set(planner.whatif._state_of(current).nodes)
         b, dt = timed(planner.what_if, current, remove=[label])
         cat = fac.loc[label, "category"]
         (later if any(k[0] == cat for k in seen) else first).append(dt)
@@ -101,8 +101,10 @@ def generated(args, planner, build, categories):
             same(b, full(b.inputs["facilities"]))
             checks += 1
         current = b
-    print(f"\n{args.nodes:,}-node network: full assess median {base:.3f} s "
-          f"(min {min(ta):.3f}); what_if setup (first call: blocks snapped) {setup:.3f} s\n")  # fmt: skip
+    print(
+        f"\n{args.nodes:,}-node network: full assess median {base:.3f} s (min {min(ta):.3f}); "
+        f"what_if setup (first call: blocks snapped) {setup:.3f} s\n"
+    )
     print("| update | n | min ms | median ms | faster than a full assess |")
     print("|---|---|---|---|---|")
     print(row("full assess", ta))
@@ -148,8 +150,10 @@ def helsinki(planner, n):
             times[name].append(time.perf_counter() - t)
             session.undo()
     base = statistics.median(ta)
-    print(f"\nHelsinki demo district ({len(blocks)} blocks, {len(fac)} facilities, "
-          f"{len(a.circles)} circles, 4 communities): full assess median {base:.3f} s\n")  # fmt: skip
+    print(
+        f"\nHelsinki demo district ({len(blocks)} blocks, {len(fac)} facilities, "
+        f"{len(a.circles)} circles, 4 communities): full assess median {base:.3f} s\n"
+    )
     print("| explorer click (what_if + the page's state) | n | min ms | median ms | faster |")
     print("|---|---|---|---|---|")
     for name, t in times.items():
