@@ -62,7 +62,7 @@ class _Base(tornado.web.RequestHandler):
 
     def prepare(self) -> None:
         if self.request.host not in self.server.hosts:
-            raise tornado.web.HTTPError(403, "unknown host")
+            raise tornado.web.HTTPError(403, reason="unknown host")
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Security-Policy", CSP)
@@ -102,7 +102,7 @@ class _Api(_Base):
         super().prepare()
         given = self.request.headers.get("X-Planner-Token", "")
         if not secrets.compare_digest(given, self.server.token):
-            raise tornado.web.HTTPError(403, "missing or wrong token")
+            raise tornado.web.HTTPError(403, reason="missing or wrong token")
 
     def reply(self, value: Any) -> None:
         self.set_header("Content-Type", "application/json; charset=utf-8")
