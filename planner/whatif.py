@@ -161,8 +161,8 @@ def _networks_given(network: Any) -> tuple[Network, dict[str, Network]]:
     return network, {network.mode: network}
 
 
-def _initial_state(a: Assessment) -> _State:
-    """Snap the blocks and facilities once per way of travelling of the assessment."""
+def _checked_from(a: Assessment) -> Checked:
+    """The checked inputs of an assessment, from what it records (no check runs again)."""
     inp = a.inputs
     if inp.get("facilities") is None or not inp.get("key_of") or not a.networks:
         msg = (
@@ -171,8 +171,7 @@ def _initial_state(a: Assessment) -> _State:
         )
         raise InputError(msg)
     base, by_mode = _networks_given(inp["network"])
-    access = gpd.GeoDataFrame(geometry=origin_points(a.blocks), index=a.blocks.index)
-    checked = Checked(
+    return Checked(
         base=base,
         by_mode=by_mode,
         preset=a.preset,
@@ -183,20 +182,22 @@ def _initial_state(a: Assessment) -> _State:
         blocks=a.blocks,
         communities=a.communities,
         entrances=inp["entrances"],
-        access=access,
+        access=gpd.GeoDataFrame(geometry=origin_points(a.blocks), index=a.blocks.index),
         reference_year=inp["reference_year"],
     )
+
+
+def _initial_state(a: Assessment) -> _State:
+    """Snap the blocks and facilities once per way of travelling of the assessment."""
+    checked = _checked_from(a)
     rows_of = facility_rows(checked)
     ways: dict[EngineKey, _Way] = {}
-    linked: dict[Pair, np.ndarray] = {}
-    snapped: dict[EngineKey, np.ndarray] = {}
     components: dict[EngineKey, int] = {}
     limits = checked.limits
     for key, net in a.networks.items():
         mg = net.graph
-        origins = snap_origins(net, access, checked.entrances).snap
+        origins = snap_origins(net, checked.access, checked.entrances).snap
         labels, components[key] = street_components(mg)
-        fsnap = snap_layer(net, a.facilities.geometry).snap
         e = origins.entries()
         ways[key] = _Way(
             net,
@@ -204,21 +205,21 @@ def _initial_state(a: Assessment) -> _State:
             origins,
             origin_legs(mg, origins),
             labels,
-            fsnap,
+            snap_layer(net, a.facilities.geometry).snap,
             origins.owner[e],
             labels[mg.su[origins.street[e]]],
         )
-        snapped[key] = origins.ok
+    linked = {}
     for cat, key in value_pairs(checked.circles, checked.key_of):
         w = ways[key]
         sub = _category_snap(w.facilities, rows_of[cat])
         linked[(cat, key)] = on_components_of(w.net.graph, w.labels, w.origins, sub)
-    bx, by = base.to_metric(access.geometry)
-    fx, fy = base.to_metric(a.facilities.geometry)
+    bx, by = checked.base.to_metric(checked.access.geometry)
+    fx, fy = checked.base.to_metric(a.facilities.geometry)
     return _State(
         checked=checked,
-        given=inp["facilities"],
-        codes=inp["facilities"][checked.category].astype(object).to_numpy(),
+        given=a.inputs["facilities"],
+        codes=a.inputs["facilities"][checked.category].astype(object).to_numpy(),
         ways=ways,
         uid=np.arange(len(a.facilities), dtype=np.int64),
         next_uid=len(a.facilities),
@@ -228,7 +229,7 @@ def _initial_state(a: Assessment) -> _State:
         by=by,
         rows_of=rows_of,
         linked=linked,
-        snapped=snapped,
+        snapped={key: w.origins.ok for key, w in ways.items()},
         components=components,
         nodes={},
     )

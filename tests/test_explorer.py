@@ -290,3 +290,20 @@ def test_server_messages_answer_with_the_state(server):
     shares = summary_now(view)
     assert shares["learning_15min"] == pytest.approx(1900 / 2200)  # as test_whatif by hand
     request(server, "POST", "/api/message", body=b'{"type": "undo"}')
+
+
+def test_proposed_sites_are_shown_and_a_station_there_gives_sitings_share(helsinki_a):
+    s = planner.site(helsinki_a, circle="library_10min", k=2)
+    w = planner.explore(helsinki_a, proposals=s, lang="en")
+    shown = json.loads(w.setup)["proposals"]
+    assert [p["rank"] for p in shown] == [1.0, 2.0]
+    view = w.add(shown[0]["lon"], shown[0]["lat"], ["library"])
+    assert view["message"]["kind"] == "ok"
+    # the share siting reports for its first site is what what_if gives for a library there
+    assert summary_now(view)["library_10min"] == pytest.approx(
+        s.sites["share_after"].iloc[0], abs=1e-9
+    )
+    with pytest.raises(planner.errors.InputError, match="proposals must be points with a CRS"):
+        planner.explore(helsinki_a, proposals="sites.gpkg")
+    with pytest.raises(planner.errors.InputError, match="lang='fr'"):
+        planner.explore(helsinki_a, lang="fr")

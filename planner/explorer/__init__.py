@@ -73,6 +73,7 @@ def explore(
     out: str | os.PathLike[str] | None = None,
     lang: str = "zh",
     height: int = 620,
+    proposals: Any = None,
 ) -> Explorer:
     """A Jupyter widget to place stations by hand and see coverage change at once.
 
@@ -88,6 +89,9 @@ def explore(
         {"zh", "en"}: the language of the page and the reports.
     height
         Height of the widget in pixels.
+    proposals
+        Proposed sites to show beside the facilities (``planner.site(...)`` or its
+        ``sites``): a click on one places a station there.
 
     Returns
     -------
@@ -106,11 +110,4 @@ def explore(
     needs_extra("widget")
     from .widget import Explorer
 
-    return Explorer(Session(assessment, out=out, lang=lang), height=height)
-
-
-def _check_lang(lang: Any) -> str:
-    if lang not in {"zh", "en"}:
-        msg = f"lang={lang!r}; expected 'zh' or 'en'."
-        raise PlannerError(msg)
-    return str(lang)
+    return Explorer(Session(assessment, out=out, lang=lang, proposals=proposals), height=height)

@@ -91,14 +91,25 @@ class Session:
         variants are kept in memory only.
     lang
         {"zh", "en"}: the language of the page and of the reports.
+    proposals
+        Proposed sites to show (points, e.g. ``planner.site(...).sites`` or a siting
+        result): a click on one places a station there.
     """
 
     def __init__(
-        self, assessment: Assessment, *, out: str | os.PathLike[str] | None = None, lang: str = "zh"
+        self,
+        assessment: Assessment,
+        *,
+        out: str | os.PathLike[str] | None = None,
+        lang: str = "zh",
+        proposals: Any = None,
     ) -> None:
         if not isinstance(assessment, Assessment):
             got = type(assessment).__name__
             msg = f"explore needs a planner.Assessment (from planner.assess); got {got}."
+            raise InputError(msg)
+        if lang not in {"zh", "en"}:
+            msg = f"lang={lang!r}; expected 'zh' or 'en'."
             raise InputError(msg)
         self.base = assessment
         self.out = None if out is None else Path(out)
@@ -110,6 +121,7 @@ class Session:
         self._labels = list(given.index)
         self._category = str(assessment.inputs["category"])
         self._services = _services(assessment)
+        self._proposals = _proposals(proposals)
         what_if(assessment)  # snaps the blocks once, before the first click
         self.last_ms = 0.0
 
@@ -174,6 +186,7 @@ class Session:
             "blocks": {"type": "FeatureCollection", "features": features},
             "facilities": self._facilities(),
             "communities": self._communities(),
+            "proposals": self._proposals,
             "can_save": self.out is not None,
         }
 
@@ -476,6 +489,30 @@ def _services(a: Assessment) -> list[str]:
         if t.kind in STATION_TARGETS:
             out.extend(t.categories)
     return list(dict.fromkeys(out))
+
+
+def _proposals(proposals: Any) -> list[dict[str, Any]]:
+    """Proposed sites as points for the page: where, a name, the rank."""
+    if proposals is None:
+        return []
+    sites = getattr(proposals, "sites", proposals)
+    if not isinstance(sites, gpd.GeoDataFrame) or sites.crs is None:
+        msg = "proposals must be points with a CRS (planner.site(...).sites or its result)."
+        raise InputError(msg)
+    pts = sites.geometry.representative_point().to_crs(4326)
+    names = sites["name"] if "name" in sites.columns else pd.Series(None, index=sites.index)
+    ranks = sites["rank"] if "rank" in sites.columns else pd.Series(None, index=sites.index)
+    return [
+        {
+            "lon": float(p.x),
+            "lat": float(p.y),
+            "label": _text(label),
+            "name": _text(name),
+            "rank": _number(rank),
+        }
+        for label, p, name, rank in zip(sites.index, pts, names, ranks, strict=True)
+        if p is not None and not p.is_empty
+    ]
 
 
 def _members(table: Any, key: str) -> list[str]:

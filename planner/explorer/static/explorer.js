@@ -151,6 +151,13 @@ function render({ model, el }) {
     m.bindTooltip(() => h("span", {}, f.name ? `${f.name} · ${f.category_name}` : f.category_name));
     facilityMarkers.set(f.key, { marker: m, f });
   }
+  const proposals = L.layerGroup().addTo(map);
+  for (const p of setup.proposals || []) {
+    const m = L.circleMarker([p.lat, p.lon], { radius: 8, weight: 2, color: "#e65100", fillColor: "#ffb74d", fillOpacity: 0.9, bubblingMouseEvents: false });
+    m.bindTooltip(() => h("span", {}, `${t("推荐站点", "proposed site")} ${p.rank ?? ""} ${p.name || p.label}`));
+    m.on("click", () => openAddForm(L.latLng(p.lat, p.lon), p.name || ""));
+    proposals.addLayer(m);
+  }
   map.on("click", (e) => openAddForm(e.latlng));
   globalThis.plannerExplorer = { map, L, blocks };
 
@@ -195,11 +202,11 @@ function render({ model, el }) {
         onclick: () => { map.closePopup(); send({ type: "remove", key: s.key }); } }));
   }
 
-  function openAddForm(latlng) {
+  function openAddForm(latlng, suggested = "") {
     const boxes = setup.services.map((s) =>
       h("label", { class: "pe-service" },
         h("input", { type: "checkbox", value: s.id, name: "service" }), " ", serviceName.get(s.id)));
-    const name = h("input", { class: "pe-station-name", placeholder: t("站点名称（可选）", "station name (optional)") });
+    const name = h("input", { class: "pe-station-name", value: suggested, placeholder: t("站点名称（可选）", "station name (optional)") });
     const note = h("div", { class: "pe-form-message" });
     const form = h("div", { class: "pe-add", "data-lat": latlng.lat, "data-lon": latlng.lng },
       h("b", { text: t("在此放置站点", "Place a station here") }),
