@@ -350,15 +350,17 @@ def _cmd_explore(s: Session) -> None:
     needs_extra("server")
     from .explorer.server import serve
     from .explorer.session import Session as WhatIf
-    from .plan import check_output_folder, load_plan, plan_settings
+    from .plan import check_output_folder, load_plan, plan_settings, site_plan
 
     a = s.args
     plan = load_plan(a.plan, flags={"lang": a.lang}, out=a.out)
     s.out = out = check_output_folder(plan)
-    with s.steps(5) as steps, plan_settings(plan):
+    with s.steps(6) as steps, plan_settings(plan):
         assessment = _assessed(plan, steps)
+        steps("siting")  # the plan's [siting] sites are shown as proposals
+        proposals = site_plan(plan, assessment) if plan.section("siting") else None
         steps("explorer")
-        what_if = WhatIf(assessment, out=out, lang=plan.lang)
+        what_if = WhatIf(assessment, out=out, lang=plan.lang, proposals=proposals)
 
     def ready(url: str) -> None:
         s.say(
@@ -520,8 +522,9 @@ COMMANDS: dict[str, Command] = {
         _explore_arguments,
         "place stations by hand in the browser and see coverage change",
         "Assess a plan and open a local page (127.0.0.1 only) to place stations by hand: "
-        "click the map to add a station and tick its services, click a station or facility "
-        "to remove it; coverage per circle and targets per community update at once; undo; "
+        "click the map (or a site the plan's [siting] proposes) to add a station and tick "
+        "its services, click a station or facility to remove it; coverage per circle and "
+        "targets per community update at once; undo; "
         "save variants (stations as GeoPackage and CSV, and the community's report) and "
         "compare them side by side. Needs the explore extra (pip install 'planner[explore]').",
     ),
