@@ -203,7 +203,8 @@ def test_targets(result):
 
 
 def test_each_category_and_mode_runs_once(monkeypatch):
-    """7 circles share engine passes: walk 20 categories, walk distance 4, bicycle 6.
+    """7 circles share engine passes: walk 20 categories, walk distance 4, bicycle 6, all
+    handed to the engine at once (so that they run side by side on its threads).
 
     The culture circles take 综合性文化服务中心 (culture_service_center) too.
     """
@@ -211,16 +212,19 @@ def test_each_category_and_mode_runs_once(monkeypatch):
 
     mod = importlib.import_module("planner.assess")
     calls = []
-    real = mod.node_times
+    batches = []
+    real = mod.category_times
 
-    def counting(mg, snap, limit, **kw):
-        calls.append((mg.spec.name, mg.spec.speed_kph, limit))
-        return real(mg, snap, limit, **kw)
+    def counting(jobs, **kw):
+        batches.append(len(jobs))
+        calls.extend((j.mg.spec.name, j.mg.spec.speed_kph, j.limit) for j in jobs)
+        return real(jobs, **kw)
 
-    monkeypatch.setattr(mod, "node_times", counting)
+    monkeypatch.setattr(mod, "category_times", counting)
     net, fac, blocks, communities = town()
     planner.assess(net, fac, blocks, communities=communities)
     assert len(calls) == 20 + 4 + 6
+    assert batches == [20 + 4 + 6]
     assert {(m, s, lim) for m, s, lim in calls} == {
         ("walk", 4.0, 1800.0),
         ("walk", 3.6, 5000.0),
