@@ -500,13 +500,14 @@ def _apply(
 
 def _edit(st: _State, gone: np.ndarray, new: gpd.GeoDataFrame | None) -> _Edit:
     col = st.checked.category
-    kept = np.setdiff1d(np.arange(len(st.given)), gone)
-    parts = [st.given.iloc[kept]] + ([new] if new is not None else [])
+    keep = np.ones(len(st.given), dtype=bool)
+    keep[gone] = False
+    kept = np.flatnonzero(keep)
+    parts = [st.given.iloc[kept] if len(gone) else st.given] + ([new] if new is not None else [])
     given = gpd.GeoDataFrame(pd.concat(parts), geometry=st.given.geometry.name, crs=st.given.crs)
     fac = check_facilities(given, col)
     n_new = 0 if new is None else len(new)
     checked = replace(st.checked, facilities=fac)
-    rows_of = facility_rows(checked)
     table = checked.preset.table
     added = new[col].astype(object).to_numpy() if new is not None else st.codes[:0]
     codes = np.concatenate([st.codes[kept], added])
@@ -515,6 +516,7 @@ def _edit(st: _State, gone: np.ndarray, new: gpd.GeoDataFrame | None) -> _Edit:
     changed |= {str(c) for c in added}
     touched = [k for k in checked.needed if changed & set(table.members(k))]
     new_pos = np.arange(len(kept), len(kept) + n_new)
+    rows_of = _rows_after(st, kept, codes, new_pos)
     new_rows = {k: new_pos[np.isin(codes[new_pos], table.members(k))] for k in touched}
     gone_uid = {k: st.uid[gone[np.isin(removed, table.members(k))]] for k in touched}
     ways = _ways_after(st, kept, given.iloc[len(kept) :], new_rows)
@@ -541,6 +543,21 @@ def _edit(st: _State, gone: np.ndarray, new: gpd.GeoDataFrame | None) -> _Edit:
         nodes=dict(st.nodes),
     )
     return _Edit(after, kept, gone_uid, new_rows, touched, changed)
+
+
+def _rows_after(
+    st: _State, kept: np.ndarray, codes: np.ndarray, new_pos: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Each needed category's facility rows in the new table (as facility_rows finds them)."""
+    moved = np.full(len(st.codes), -1, dtype=np.int64)
+    moved[kept] = np.arange(len(kept))
+    table = st.checked.preset.table
+    out = {}
+    for k, rows in st.rows_of.items():
+        old = moved[rows]
+        new = new_pos[np.isin(codes[new_pos], list(table.members(k)))] if len(new_pos) else new_pos
+        out[k] = np.concatenate([old[old >= 0], new]).astype(np.int64)
+    return out
 
 
 def _ways_after(
