@@ -18,6 +18,7 @@ from ._version import __version__ as __version__
 from .access import travel_times as travel_times
 from .assess import Assessment as Assessment
 from .assess import assess as assess
+from .explorer import explore as explore
 from .hours import hours_per_day as hours_per_day
 from .hours import opening_hours_check as opening_hours_check
 from .isochrones import isochrones as isochrones
@@ -44,6 +45,8 @@ from .sources.community_tables import read_community_table as read_community_tab
 from .sources.files import read_facilities as read_facilities
 from .sources.files import read_layer as read_layer
 from .sources.osm_facilities import load_facilities as load_facilities
+from .whatif import new_stations as new_stations
+from .whatif import what_if as what_if
 
 __all__ = [
     "Assessment",
@@ -56,6 +59,7 @@ __all__ = [
     "demo",
     "derive_blocks",
     "errors",
+    "explore",
     "hours",
     "hours_per_day",
     "isochrones",
@@ -67,6 +71,7 @@ __all__ = [
     "load_preset",
     "map_assessment",
     "modes",
+    "new_stations",
     "opening_hours_check",
     "presets",
     "read_blocks",
@@ -80,5 +85,6 @@ __all__ = [
     "settings",
     "site",
     "travel_times",
+    "what_if",
     "write_report",
 ]

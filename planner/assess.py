@@ -1508,3 +1508,25 @@ def _as_snaps(ok: np.ndarray) -> SnapResult:
         y=nan,
         n_points=n,
     )
+
+# --- the roll-ups in parts (an incremental what-if recomputes the circles that changed) ---
+
+
+def circle_roll_ups(
+    table: pd.DataFrame, circles: list[Circle], key_of: Mapping[str, EngineKey]
+) -> dict[str, pd.DataFrame]:
+    """The rows of some circles in ``summary`` (without the components columns),
+    ``by_community``, ``by_street``, ``by_setting`` and ``coverage``, as :func:`roll_ups`
+    computes them."""
+    return {
+        "summary": _summary(table, circles, key_of),
+        "by_community": _rollup(table, circles, "community"),
+        "by_street": _rollup(table, circles, "street"),
+        "by_setting": _rollup(table, circles, "setting"),
+        "coverage": _coverage(table, circles, key_of),
+    }
+
+
+def confidence_table(checked: Checked, rows_of: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """The ``confidence`` rows of the categories ``checked.circles`` need (see roll_ups)."""
+    return _confidence(checked, rows_of)

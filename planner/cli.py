@@ -1,6 +1,6 @@
 """Command line: ``planner <command>`` or ``python -m planner <command>``.
 
-Commands: demo, init, run, site, report, presets. Exit status 0 on success; 1 with a
+Commands: demo, init, run, site, report, explore, presets. Exit status 0 on success; 1 with a
 one-line reason on bad input (a planner.errors exception: the plan and the output folder
 are checked before any work starts), or on an unexpected error (one line asking for a
 report, the traceback saved to ``planner-error.log`` in the output folder); 2 on usage
@@ -366,6 +366,39 @@ def _cmd_report(s: Session) -> None:
     s.say(f"wrote {n} report file(s) to {out}")
 
 
+def _cmd_explore(s: Session) -> None:
+    from .explorer import needs_extra
+
+    needs_extra("server")
+    from .explorer.server import serve
+    from .explorer.session import Session as WhatIf
+    from .plan import check_output_folder, load_plan, plan_settings, site_plan
+
+    a = s.args
+    plan = load_plan(a.plan, flags={"lang": a.lang}, out=a.out)
+    s.out = out = check_output_folder(plan)
+    with s.steps(6) as steps, plan_settings(plan):
+        assessment = _assessed(plan, steps)
+        steps("siting")  # the plan's [siting] sites are shown as proposals
+        proposals = site_plan(plan, assessment) if plan.section("siting") else None
+        steps("explorer")
+        what_if = WhatIf(assessment, out=out, lang=plan.lang, proposals=proposals)
+
+    def ready(url: str) -> None:
+        s.say(
+            f"planner explore: {url} (on 127.0.0.1 only; Ctrl-C to stop); variants are saved "
+            f"in {out / 'variants'}"
+        )
+        sys.stdout.flush()
+
+    title = f"planner explore · {plan.path.stem}"
+    try:
+        with plan_settings(plan):
+            serve(what_if, port=a.port, open_browser=not a.no_browser, title=title, ready=ready)
+    except KeyboardInterrupt:
+        s.say(f"planner explore: stopped; {len(what_if.variants)} variants saved.")
+
+
 def _cmd_presets(s: Session) -> None:
     import pandas as pd
 
@@ -459,6 +492,15 @@ def _report_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lang", choices=["zh", "en"], help="replaces the plan's [outputs] lang")
 
 
+def _explore_arguments(p: argparse.ArgumentParser) -> None:
+    _plan_arguments(p, "the plan's [outputs] folder; variants go to <out>/variants")
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    p.add_argument(
+        "--no-browser", action="store_true", help="do not open the default browser (print the URL)"
+    )
+    p.add_argument("--lang", choices=["zh", "en"], help="replaces the plan's [outputs] lang")
+
+
 def _presets_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("preset", nargs="?", help="a preset id")
 
@@ -508,6 +550,17 @@ COMMANDS: dict[str, Command] = {
         "write one-community-one-plan reports",
         "Assess a plan and write the 一社区一规划 report of one community, or of all "
         "communities with an index page.",
+    ),
+    "explore": Command(
+        _cmd_explore,
+        _explore_arguments,
+        "place stations by hand in the browser and see coverage change",
+        "Assess a plan and open a local page (127.0.0.1 only) to place stations by hand: "
+        "click the map (or a site the plan's [siting] proposes) to add a station and tick "
+        "its services, click a station or facility to remove it; coverage per circle and "
+        "targets per community update at once; undo; "
+        "save variants (stations as GeoPackage and CSV, and the community's report) and "
+        "compare them side by side. Needs the explore extra (pip install 'planner[explore]').",
     ),
     "presets": Command(
         _cmd_presets,
