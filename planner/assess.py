@@ -1509,6 +1509,7 @@ def _as_snaps(ok: np.ndarray) -> SnapResult:
         n_points=n,
     )
 
+
 # --- the roll-ups in parts (an incremental what-if recomputes the circles that changed) ---
 
 
