@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 import shapely
 from helpers import X0, Y0, graph, points
+from sharing import copied, frozen
 from town import LIFE_IDS, town
 
 import planner
@@ -26,9 +27,14 @@ steps = importlib.import_module("planner.assess")
 
 
 @pytest.fixture(scope="module")
-def town_a():
+def _town_a():
     net, fac, blocks, communities = town()
-    return planner.assess(net, fac, blocks, communities=communities)
+    return frozen(planner.assess(net, fac, blocks, communities=communities))
+
+
+@pytest.fixture
+def town_a(_town_a):
+    return copied(_town_a)
 
 
 def by_block(series):

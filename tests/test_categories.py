@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import shared_file
+from sharing import copied, frozen
 
 import planner
 from planner.errors import InputError
@@ -244,11 +245,16 @@ NEWER_EDITION = {"023301", "023500", "033401", "033600", "072101", "110210", "99
 
 
 @pytest.fixture(scope="module")
-def amap_table():
+def _amap_table():
     path = shared_file("amap_typecodes.csv")
     table = pd.read_csv(path, dtype=str, encoding="utf-8")
     assert len(table) == 864  # the reference copy the allow-list was reviewed against
-    return table
+    return frozen(table)
+
+
+@pytest.fixture
+def amap_table(_amap_table):
+    return copied(_amap_table)
 
 
 def _covered(code, table):

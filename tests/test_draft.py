@@ -17,6 +17,7 @@ from pathlib import Path
 
 import docx
 import pytest
+from sharing import copied, frozen
 
 import planner
 from planner.outputs.bundle import write_outputs
@@ -25,7 +26,7 @@ SECTIONS = ["一、基本情况", "二、现状评估", "三、主要问题", "�
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def _demo(tmp_path_factory):
     """The demo's assessment and siting, written as a bundle (zh), plus English drafts."""
     from planner.demo import DEMO_CIRCLES, demo_blocks, demo_communities, demo_data
 
@@ -41,7 +42,14 @@ def demo(tmp_path_factory):
     s = planner.site(a, circle=worst, k=3)
     out = tmp_path_factory.mktemp("demo")
     write_outputs(a, out, sites=s, formats=("csv",))
-    return a, s, out
+    return frozen((a, s, out))
+
+
+@pytest.fixture
+def demo(_demo):
+    """The demo's assessment and siting (copies) and its written folder (tests only read
+    it: what a test writes goes to its own tmp_path)."""
+    return copied(_demo)
 
 
 class _Cells(HTMLParser):
@@ -182,7 +190,7 @@ def data_names(a) -> set[str]:
     return {n for n in names if n.strip()}
 
 
-def test_chinese_drafts_have_no_latin_internal_codes(demo):
+def test_chinese_drafts_have_no_latin_internal_codes(demo, tmp_path):
     a, _, out = demo
     names = data_names(a)
     for name in communities(a):
@@ -195,7 +203,7 @@ def test_chinese_drafts_have_no_latin_internal_codes(demo):
         left = latin_left("".join(html.text), names)
         assert left == [], (name, left[:20])
     # the check can fail: the English draft is full of Latin words
-    en = planner.write_report(a, communities(a)[0], out / "en", lang="en")
+    en = planner.write_report(a, communities(a)[0], tmp_path / "en", lang="en")
     doc = docx.Document(str(en[1]))
     assert len(latin_left("\n".join(p.text for p in doc.paragraphs), names)) > 20
 

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pytest
 import shapely
 from browser import Browser, screenshot
-from helpers import X0, Y0, points
-from test_assess_town import town
+from helpers import X0, Y0, urls_outside_leaflet
+from sharing import copied, frozen
+from town import BRACES, XSS, town, xss_town
+from town import LIFE_CIRCLE as LIFE
 
 import planner
 from planner.errors import InputError
@@ -30,48 +31,29 @@ from planner.outputs.offline import (
 )
 from planner.sources.coords import from_wgs84
 
-XSS = "<script>alert(1)</script>"
-BRACES = "{{ 7*7 }} {% if 1 %}x{% endif %}"
-LIFE = "urban_15min_life"
+
+@pytest.fixture(scope="module")
+def _town_a():
+    return frozen(xss_town())
 
 
-def xss_town():
-    """The hand-made test town, with named facilities (one a script tag) and sites."""
-    net, fac, blocks, communities = town()
-    fac["name"] = [f"设施{i}" for i in range(len(fac))]
-    extra = points(
-        [(1500, -300), (600, -300)],
-        category=["catering", "housekeeping"],
-        name=[XSS, BRACES],
-    )
-    extra["area_m2"] = np.nan
-    fac = gpd.GeoDataFrame(
-        pd.concat([fac, extra]).reset_index(drop=True), geometry="geometry", crs=fac.crs
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", planner.errors.PlannerWarning)
-        a = planner.assess(net, fac, blocks, communities=communities)
-    sites = points(
-        [(1200, 60), (3300, 80), (7000, 2900)],
-        rank=[1, 2, 3],
-        population_covered=[800.0, 300.0, 50.0],
-        name=["新站 <b>一</b>", "新站二", "新站三"],
-    )
-    return a, sites
+@pytest.fixture
+def town_a(_town_a):
+    return copied(_town_a)
 
 
 @pytest.fixture(scope="module")
-def town_a():
-    return xss_town()
-
-
-@pytest.fixture(scope="module")
-def helsinki_a(helsinki_pbf, helsinki_walk):
+def _helsinki_a(helsinki_pbf, _helsinki_walk):
     fac = planner.load_facilities(helsinki_pbf)
-    blocks = planner.derive_blocks(helsinki_walk)
+    blocks = planner.derive_blocks(_helsinki_walk)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", planner.errors.PlannerWarning)
-        return planner.assess(helsinki_walk, fac, blocks)
+        return frozen(planner.assess(_helsinki_walk, fac, blocks))
+
+
+@pytest.fixture
+def helsinki_a(_helsinki_a):
+    return copied(_helsinki_a)
 
 
 @pytest.fixture(scope="module")
@@ -96,10 +78,6 @@ def expected_facilities(a, circle_id: str) -> dict[str, int]:
         cat: int(np.isin(codes, list(table.members(cat))).sum())
         for cat in a.circle(circle_id).categories
     }
-
-
-def urls_outside_leaflet(text: str) -> list[str]:
-    return re.findall(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}[^\s\"'<>)]*", without_inline_leaflet(text))
 
 
 # --- the file -------------------------------------------------------------------------

@@ -8,9 +8,11 @@ import warnings
 
 import pytest
 from browser import Browser, screenshot
+from helpers import urls_outside_leaflet
 from playwright.sync_api import Error as PlaywrightError
-from test_assess_town import town
-from test_maps import LIFE, XSS, urls_outside_leaflet, xss_town
+from sharing import copied, frozen
+from town import LIFE_CIRCLE as LIFE
+from town import XSS, town, xss_town
 
 import planner
 from planner.errors import InputError
@@ -20,8 +22,13 @@ from planner.outputs.report import write_report
 
 
 @pytest.fixture(scope="module")
-def town_a():
-    return xss_town()
+def _town_a():
+    return frozen(xss_town())
+
+
+@pytest.fixture
+def town_a(_town_a):
+    return copied(_town_a)
 
 
 @pytest.fixture(scope="module")

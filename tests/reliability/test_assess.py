@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 import shapely
 from helpers import X0, Y0, points
+from sharing import copied, frozen
 from town import town
 
 import planner
@@ -25,14 +26,24 @@ from planner.errors import InputError, MissingColumnError, NoCrsError, PlannerWa
 
 
 @pytest.fixture(scope="module")
-def inputs():
-    return town()
+def _inputs():
+    return frozen(town())
+
+
+@pytest.fixture
+def inputs(_inputs):
+    return copied(_inputs)
 
 
 @pytest.fixture(scope="module")
-def assessed(inputs):
-    net, fac, blocks, communities = inputs
-    return planner.assess(net, fac, blocks, communities=communities)
+def _assessed(_inputs):
+    net, fac, blocks, communities = _inputs
+    return frozen(planner.assess(net, fac, blocks, communities=communities))
+
+
+@pytest.fixture
+def assessed(_assessed):
+    return copied(_assessed)
 
 
 LIB = [{"id": "lib", "categories": ["library"], "minutes": 10}]
