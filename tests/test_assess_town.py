@@ -223,8 +223,19 @@ def test_each_category_and_mode_runs_once(monkeypatch):
 
     monkeypatch.setattr(mod, "node_times", counting)
     net, fac, blocks, communities = town()
-    planner.assess(net, fac, blocks, communities=communities)
-    assert len(calls) == 20 + 4 + 6
+    a = planner.assess(net, fac, blocks, communities=communities)
+    # one pass per category of each way of travelling, read off the circles themselves:
+    # (mode, speed, time or distance) -> the union of their categories, the longest limit
+    cats: dict[tuple, set[str]] = {}
+    limit: dict[tuple, float] = {}
+    for c in a.circles:
+        key = (c.mode, c.speed_kph, c.distance_m is not None)
+        cats.setdefault(key, set()).update(c.categories)
+        limit[key] = max(limit.get(key, 0.0), c.threshold)
+    assert len(calls) == sum(len(v) for v in cats.values()) == 20 + 4 + 6
+    by_limit = dict(zip(*np.unique([c[2] for c in calls], return_counts=True), strict=True))
+    assert by_limit == {limit[k]: len(cats[k]) for k in cats}
+    # distance passes run at 1 m/s (3.6 km/h): their seconds are metres
     assert {(m, s, lim) for m, s, lim in calls} == {
         ("walk", 4.0, 1800.0),
         ("walk", 3.6, 5000.0),
