@@ -6,7 +6,8 @@ place, or the next test sees another input than the one it was written for. So:
 - ``frozen(value)`` makes the original read-only where Python lets it: the values of
   every frame and array in it (writing one raises ``ValueError: assignment destination
   is read-only``) and the arrays of every network. planner itself must never write into
-  its inputs either, and a frozen input proves it does not.
+  its inputs either, and a frozen input proves it does not. (A column can still be
+  added, an attribute rebound: that is what the copies are for.)
 - ``copied(value)`` is what a test gets: frames and arrays copied, records (Assessment,
   Siting) rebuilt from copied fields, networks with caches of their own over the same
   frozen arrays. Anything else (strings, numbers, CRSs, rule tables) is shared as it is.
@@ -58,6 +59,10 @@ def _freeze_array(arr: Any) -> None:
 
 
 def _freeze_frame(frame: pd.DataFrame | pd.Series) -> None:
+    # pandas has no read-only flag. Under copy-on-write, a write into a frame whose
+    # arrays another frame also references copies them first (and so succeeds); so the
+    # frame gets arrays of its own first, then they are made read-only: writes raise.
+    frame._mgr = frame._mgr.copy(deep=True)
     for block in frame._mgr.blocks:
         values = block.values
         _freeze_array(values)

@@ -180,7 +180,17 @@ def test_single_page_to_a_file_path(town_a, tmp_path):
     a, _ = town_a
     path, word = write_report(a, "西村", tmp_path / "x" / "west.html", lang="en")
     assert path.exists() and word == tmp_path / "x" / "west.docx" and word.exists()
-    assert "西村" in path.read_text(encoding="utf-8")
+    page = path.read_text(encoding="utf-8")
+    assert "<h1>西村: one community, one plan (draft)</h1>" in page
+    # 西村 by hand: W1 alone, 100 residents, 30 households, rural east Guangdong
+    facts = dict(re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td></tr>", page))
+    assert [facts[k] for k in ("Community", "Street / township", "Residents", "Households")] == [
+        "西村",
+        "石岗镇",
+        "100",
+        "30",
+    ]
+    assert facts["Blocks"] == "1" and facts["Region"] == "eastern Guangdong"
 
 
 def test_report_errors(town_a, tmp_path):
