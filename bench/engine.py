@@ -10,6 +10,11 @@ same run of this script.
     python bench/engine.py                     # all datasets, all methods
     python bench/engine.py --datasets helsinki --repeat 5
     python bench/engine.py --markdown          # table for bench/README.md
+    python bench/engine.py --methods planner,floor --threads 1,2,all --repeat 5
+
+planner and floor run on each --threads value (settings.threads; OMP_NUM_THREADS for
+the floor and the KD-tree), the other methods on one thread. "vs floor" divides the
+method's minimum by the floor's at the same thread count; "vs planner" divides medians.
 
 What each method does (5 categories, >= 700 facilities, 20,000 origins near streets,
 walk 4 km/h, 15 minutes):
@@ -18,6 +23,11 @@ planner     planner.travel_times: edge snapping of every origin and facility (ex
             polyline-following) + one multi-source Dijkstra per category. The snapping
             index is built once per network before timing (Network.prepare_snapping:
             the grid of candidate pieces on networks small enough for one).
+floor       the hardware floor: a plain C multi-source Dijkstra (binary heap, cutoff;
+            bench/floor.c, built here with gcc -O3 -fopenmp, skipped with a note without a
+            compiler) running the categories in parallel with OpenMP, after snapping
+            origins and facilities to their nearest *node* with a prebuilt KD-tree. It
+            runs in the same process as planner, their calls interleaved.
 scipy       bare scipy pass on the same CSR: origins and facilities snapped to their
             nearest *node* with a prebuilt KD-tree, one scipy dijkstra(min_only=True)
             per category, read at the origin nodes. No connectors, no partial edges.
@@ -58,7 +68,7 @@ DATASETS: dict[str, tuple[int, tuple[int, ...]] | None] = {
     "1m": (1_000_000, (12000, 4800, 2400, 1200, 600)),
     "250k-sparse": (250_000, (300, 200, 100, 60, 40)),
 }
-METHODS = ("planner", "scipy", "networkx", "ego_graph", "pandana")
+METHODS = ("planner", "floor", "scipy", "networkx", "ego_graph", "pandana")
 
 
 # --- data -----------------------------------------------------------------------------
@@ -159,34 +169,37 @@ def _xy(gdf):
 
 
 # --- methods ----------------------------------------------------------------------------
+# Each setup builds what a method keeps between calls and returns (one call, extra info);
+# the worker warms every method up once, then times --repeat calls of each.
 
 
-def run_planner(net, fac, org, repeat):
+def setup_planner(net, fac, org, threads):
     import planner
 
+    planner.settings.threads = threads
     # build the mode's CSR and snapping index once per network (the grid, on networks small
     # enough for one, is otherwise built after enough use: see Network.prepare_snapping)
     t = time.perf_counter()
     grid = net.prepare_snapping()
     prepare_s = time.perf_counter() - t
-    planner.travel_times(net, fac, org, max_time_s=LIMIT_S)  # warm-up
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = planner.travel_times(net, fac, org, max_time_s=LIMIT_S)
-        times.append(time.perf_counter() - t)
-    return times, {
+    t = time.perf_counter()
+    out = planner.travel_times(net, fac, org, max_time_s=LIMIT_S)  # JIT load or compile
+    first_s = time.perf_counter() - t
+    extra = {
         "reached_share": float(np.isfinite(out.to_numpy()).mean()),
         "index_s": prepare_s,
         "grid": grid,
+        "first_call_s": first_s,
+        "engine": "numba" if planner._parallel.kernels() is not None else "scipy",
     }
+    return (lambda: planner.travel_times(net, fac, org, max_time_s=LIMIT_S)), extra
 
 
 def _categories(fac):
     return list(dict.fromkeys(fac["category"]))
 
 
-def run_scipy(net, fac, org, repeat):
+def setup_scipy(net, fac, org, threads):
     from scipy.sparse.csgraph import dijkstra
 
     csr_t = net.graph.csr_t
@@ -195,8 +208,8 @@ def run_scipy(net, fac, org, repeat):
     cats = fac["category"].to_numpy()
 
     def once():
-        _, onode = tree.query(oxy, workers=-1)
-        _, fnode = tree.query(fxy, workers=-1)
+        _, onode = tree.query(oxy, workers=threads)
+        _, fnode = tree.query(fxy, workers=threads)
         out = {}
         for c in _categories(fac):
             src = np.unique(fnode[cats == c])
@@ -204,13 +217,71 @@ def run_scipy(net, fac, org, repeat):
             out[c] = d[onode]
         return out
 
-    once()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        once()
-        times.append(time.perf_counter() - t)
-    return times, {}
+    return once, {}
+
+
+FLOOR_C = Path(__file__).with_name("floor.c")
+
+
+def build_floor():
+    """Compile bench/floor.c (gcc -O3 -fopenmp) into a temporary folder: the library's
+    path, or None with the reason when no compiler is present or the build fails."""
+    import hashlib
+    import shutil
+    import tempfile
+
+    gcc = shutil.which("gcc") or shutil.which("cc")
+    if gcc is None:
+        return None, "no C compiler (gcc) found: the floor method is skipped"
+    key = hashlib.sha256(FLOOR_C.read_bytes()).hexdigest()[:12]
+    lib = Path(tempfile.gettempdir()) / "planner-bench" / f"floor-{key}.so"
+    if not lib.exists():
+        lib.parent.mkdir(parents=True, exist_ok=True)
+        cmd = [gcc, "-O3", "-fopenmp", "-shared", "-fPIC", str(FLOOR_C), "-o", str(lib)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode:
+            return None, f"building the floor failed: {proc.stderr.strip()[:200]}"
+    return lib, ""
+
+
+def setup_floor(net, fac, org, threads):
+    """KD-tree snapping to nodes (scipy, prebuilt) + the C/OpenMP Dijkstra of floor.c."""
+    import ctypes
+
+    lib_path, why = build_floor()
+    if lib_path is None:
+        raise RuntimeError(why)
+    lib = ctypes.CDLL(str(lib_path))
+    p = ctypes.c_void_p
+    lib.floor_times.argtypes = [ctypes.c_int64, p, p, p, ctypes.c_int32, p, p, ctypes.c_double,
+                                ctypes.c_int64, p, p, ctypes.c_int32]  # fmt: skip
+    csr = net.graph.csr_t
+    indptr = csr.indptr.astype(np.int32)
+    indices = csr.indices.astype(np.int32)
+    tree = _node_snap(net, fac, org)
+    oxy, fxy = _xy(org), _xy(fac)
+    cats = fac["category"].to_numpy()
+    names = _categories(fac)
+
+    def once():
+        _, onode = tree.query(oxy, workers=threads)
+        _, fnode = tree.query(fxy, workers=threads)
+        srcs = [np.unique(fnode[cats == c]) for c in names]
+        ptr = np.zeros(len(srcs) + 1, dtype=np.int64)
+        np.cumsum([len(s) for s in srcs], out=ptr[1:])
+        src = np.concatenate(srcs).astype(np.int32)
+        onode = onode.astype(np.int32)
+        out = np.empty((len(names), len(onode)))
+        rc = lib.floor_times(
+            csr.shape[0], indptr.ctypes.data, indices.ctypes.data, csr.data.ctypes.data,
+            len(names), ptr.ctypes.data, src.ctypes.data, LIMIT_S, len(onode),
+            onode.ctypes.data, out.ctypes.data, threads,
+        )  # fmt: skip
+        if rc:
+            raise MemoryError("floor_times ran out of memory")
+        return out
+
+    return once, {}
 
 
 def _nx_graph(net):
@@ -224,7 +295,7 @@ def _nx_graph(net):
     return G
 
 
-def run_networkx(net, fac, org, repeat):
+def setup_networkx(net, fac, org, threads):
     import networkx as nx
 
     G = _nx_graph(net)
@@ -239,15 +310,10 @@ def run_networkx(net, fac, org, repeat):
             d = nx.multi_source_dijkstra_path_length(G, src, cutoff=LIMIT_S)
             np.array([d.get(o, np.inf) for o in onode.tolist()])
 
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        once()
-        times.append(time.perf_counter() - t)
-    return times, {}
+    return once, {}
 
 
-def run_ego_graph(net, fac, org, repeat, sample=None):
+def setup_ego_graph(net, fac, org, threads, sample=None):
     import networkx as nx
 
     G = _nx_graph(net)
@@ -258,16 +324,16 @@ def run_ego_graph(net, fac, org, repeat, sample=None):
         sample = n_fac if net.n_nodes < 20_000 else 20
     rng = np.random.default_rng(0)
     pick = rng.choice(n_fac, size=min(sample, n_fac), replace=False)
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
+
+    def once():
         for f in pick:
             nx.ego_graph(G, int(fnode[f]), radius=LIMIT_S, distance="weight")
-        times.append((time.perf_counter() - t) * n_fac / len(pick))
-    return times, {"sampled_facilities": len(pick), "extrapolated": bool(len(pick) < n_fac)}
+
+    extra = {"sampled_facilities": len(pick), "extrapolated": bool(len(pick) < n_fac)}
+    return once, extra | {"scale": n_fac / len(pick)}
 
 
-def run_pandana(net, fac, org, repeat):
+def setup_pandana(net, fac, org, threads):
     import pandana
 
     coo = net.graph.csr.tocoo()
@@ -294,102 +360,139 @@ def run_pandana(net, fac, org, repeat):
             res = pnet.nearest_pois(LIMIT_S, c, num_pois=1)
             res[1].reindex(onode.to_numpy())
 
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        once()
-        times.append(time.perf_counter() - t)
-    return times, {}
+    return once, {}
 
 
-RUNNERS = {
-    "planner": run_planner,
-    "scipy": run_scipy,
-    "networkx": run_networkx,
-    "ego_graph": run_ego_graph,
-    "pandana": run_pandana,
+SETUPS = {
+    "planner": setup_planner,
+    "floor": setup_floor,
+    "scipy": setup_scipy,
+    "networkx": setup_networkx,
+    "ego_graph": setup_ego_graph,
+    "pandana": setup_pandana,
 }
+THREADED = ("planner", "floor")  # run on each --threads value; the others on one thread
+# the methods the acceptance compares run in one process, their calls interleaved, so
+# that load from elsewhere on the machine falls on both alike
+PAIRED = ("planner", "floor")
 
 
-def worker(dataset, method, repeat):
+def worker(dataset, methods, threads, repeat):
     t = time.perf_counter()
     net, fac, org = build_dataset(dataset)
     setup = time.perf_counter() - t
-    times, extra = RUNNERS[method](net, fac, org, repeat)
+    calls, extras = {}, {}
+    for m in methods:
+        calls[m], extras[m] = SETUPS[m](net, fac, org, threads)
+        calls[m]()  # warm-up
+    times = {m: [] for m in methods}
+    for _ in range(repeat):
+        for m in methods:
+            t = time.perf_counter()
+            calls[m]()
+            times[m].append((time.perf_counter() - t) * extras[m].get("scale", 1.0))
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    info = {
-        "dataset": dataset,
-        "method": method,
-        "nodes": net.n_nodes,
-        "links": int(net.graph.csr.nnz),
-        "facilities": len(fac),
-        "categories": len(set(fac["category"])),
-        "origins": len(org),
-        "setup_s": setup,
-        "times": times,
-        "peak_rss_mb": rss_mb,
-        **extra,
-    }
-    print("RESULT " + json.dumps(info))
+    for m in methods:
+        info = {
+            "dataset": dataset,
+            "method": m,
+            "threads": threads,
+            "with": [o for o in methods if o != m],
+            "nodes": net.n_nodes,
+            "links": int(net.graph.csr.nnz),
+            "facilities": len(fac),
+            "categories": len(set(fac["category"])),
+            "origins": len(org),
+            "setup_s": setup,
+            "times": times[m],
+            "peak_rss_mb": rss_mb,
+            **{k: v for k, v in extras[m].items() if k != "scale"},
+        }
+        print("RESULT " + json.dumps(info))
 
 
 # --- driver ------------------------------------------------------------------------------
 
 
-def run_one(dataset, method, repeat, timeout):
-    cmd = [sys.executable, __file__, "--worker", dataset, method, "--repeat", str(repeat)]
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+def run_one(dataset, methods, threads, repeat, timeout):
+    cmd = [sys.executable, __file__, "--worker", dataset, ",".join(methods)]
+    cmd += ["--threads", str(threads), "--repeat", str(repeat)]
+    # OpenMP libraries (pykdtree, the floor) and numba's own pool get the same count
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": str(threads)}
+    env["NUMBA_NUM_THREADS"] = str(threads)
+    failed = [{"dataset": dataset, "method": m, "threads": threads} for m in methods]
     try:
         proc = subprocess.run(
             cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False
         )
     except subprocess.TimeoutExpired:
-        return {"dataset": dataset, "method": method, "status": f"not finished in {timeout:.0f} s"}
-    for line in proc.stdout.splitlines():
-        if "RESULT " in line:  # pandana prints progress without a newline before it
-            return json.loads(line.split("RESULT ", 1)[1]) | {"status": "ok"}
+        return [f | {"status": f"not finished in {timeout:.0f} s"} for f in failed]
+    found = [
+        json.loads(line.split("RESULT ", 1)[1]) | {"status": "ok"}
+        for line in proc.stdout.splitlines()
+        if "RESULT " in line  # pandana prints progress without a newline before it
+    ]
+    if found:
+        return found
     tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-    return {"dataset": dataset, "method": method, "status": f"failed: {tail[0][:80]}"}
+    return [f | {"status": f"failed: {tail[0][:80]}"} for f in failed]
+
+
+def _ratio(r, base, stat):
+    if base is None or base.get("status") != "ok" or r is base:
+        return "-"
+    return f"{stat(r['times']) / stat(base['times']):.2f}x"
+
+
+def _note(r):
+    note = f"{r['nodes']:,} nodes, {r['facilities']:,} facilities, {r['origins']:,} origins"
+    if "reached_share" in r:
+        note += f"; {r['reached_share']:.0%} of origin-category pairs within 15 min"
+    if "index_s" in r:
+        how = "grid" if r["grid"] else ("buckets" if r["engine"] == "numba" else "KD-tree")
+        how += f", built in {r['index_s']:.2f} s"
+        note += f"; snapping: {how}; engine {r['engine']}, first call {r['first_call_s']:.2f} s"
+    if r.get("with"):
+        note += f"; calls interleaved with {', '.join(r['with'])}"
+    if r.get("extrapolated"):
+        note += f"; extrapolated from {r['sampled_facilities']} facilities"
+    return note
 
 
 def table(results, markdown=False):
-    by = {(r["dataset"], r["method"]): r for r in results}
-    lines = []
-    head = ["dataset", "method", "min s", "median s", "vs planner", "peak RSS MB", "note"]
+    by = {(r["dataset"], r["method"], r["threads"]): r for r in results}
+    head = ["dataset", "method", "threads", "min s", "median s", "vs floor (min)",
+            "vs planner (median)", "peak RSS MB", "note"]  # fmt: skip
+    widths = [11, 9, 7, 9, 9, 14, 19, 11, 0]
 
     def fmt(row):
-        return (
-            f"{row[0]:<11} {row[1]:<10} {row[2]:>9} {row[3]:>9} {row[4]:>16} {row[5]:>11}  {row[6]}"
-        )
-
-    if markdown:
-        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    else:
-        lines.append(fmt(head))
-    for (ds, m), r in by.items():
-        p = by.get((ds, "planner"))
-        if r.get("status") != "ok":
-            row = [ds, m, "-", "-", "-", "-", r.get("status", "")]
-        else:
-            med = statistics.median(r["times"])
-            ratio = "1.00x (planner)" if m == "planner" else "-"
-            if m != "planner" and p and p.get("status") == "ok":
-                ratio = f"{med / statistics.median(p['times']):.2f}x"
-            note = f"{r['nodes']:,} nodes, {r['facilities']:,} facilities, {r['origins']:,} origins"
-            if "reached_share" in r:
-                note += f"; {r['reached_share']:.0%} of origin-category pairs within 15 min"
-            if "index_s" in r:
-                how = f"grid built in {r['index_s']:.2f} s" if r["grid"] else "KD-tree (no grid)"
-                note += f"; snapping: {how}"
-            if r.get("extrapolated"):
-                note += f"; extrapolated from {r['sampled_facilities']} facilities"
-            rss = f"{r['peak_rss_mb']:.0f}"
-            row = [ds, m, f"{min(r['times']):.4f}", f"{med:.4f}", ratio, rss, note]
         if markdown:
-            lines.append("| " + " | ".join(row) + " |")
-        else:
-            lines.append(fmt(row))
+            return "| " + " | ".join(str(c) for c in row) + " |"
+        return " ".join(f"{c!s:<{w}}" if w else str(c) for c, w in zip(row, widths, strict=True))
+
+    lines = [fmt(head)]
+    if markdown:
+        lines.append("|" + "---|" * len(head))
+    for (ds, m, th), r in by.items():
+        if r.get("status") != "ok":
+            lines.append(fmt([ds, m, th, "-", "-", "-", "-", "-", r.get("status", "")]))
+            continue
+        floor = by.get((ds, "floor", th))
+        planner = by.get((ds, "planner", th))
+        row = [ds, m, th, f"{min(r['times']):.4f}", f"{statistics.median(r['times']):.4f}",
+               _ratio(r, floor, min), _ratio(r, planner, statistics.median),
+               f"{r['peak_rss_mb']:.0f}", _note(r)]  # fmt: skip
+        lines.append(fmt(row))
     return "\n".join(lines)
+
+
+def _thread_counts(text):
+    counts = []
+    for part in text.split(","):
+        n = len(os.sched_getaffinity(0)) if part == "all" else int(part)
+        if n not in counts:
+            counts.append(n)
+    return counts
 
 
 def main():
@@ -398,21 +501,33 @@ def main():
     )
     ap.add_argument("--datasets", default=",".join(DATASETS))
     ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--threads", default="1,2,all", help="for planner and floor, e.g. 1,2,all")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=1800.0)
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--json", type=Path, help="also write the raw results here")
-    ap.add_argument("--worker", nargs=2, metavar=("DATASET", "METHOD"), help=argparse.SUPPRESS)
+    ap.add_argument("--worker", nargs=2, metavar=("DATASET", "METHODS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        worker(args.worker[0], args.worker[1], args.repeat)
+        worker(args.worker[0], args.worker[1].split(","), int(args.threads), args.repeat)
         return
+    methods = args.methods.split(",")
+    if "floor" in methods and build_floor()[0] is None:
+        print(f"note: {build_floor()[1]}", file=sys.stderr)
+        methods.remove("floor")
+    groups = []  # (methods run together, threads)
+    for th in _thread_counts(args.threads):
+        paired = [m for m in methods if m in PAIRED]
+        groups += [(paired, th)] if paired else []
+        groups += [([m], th) for m in methods if m in THREADED and m not in PAIRED]
+    groups += [([m], 1) for m in methods if m not in THREADED]
     results = []
     for ds in args.datasets.split(","):
-        for m in args.methods.split(","):
-            r = run_one(ds, m, args.repeat, args.timeout)
-            results.append(r)
-            print(f"  {ds:<11} {m:<10} {r.get('status')}", file=sys.stderr, flush=True)
+        for group, th in groups:
+            rs = run_one(ds, group, th, args.repeat, args.timeout)
+            results += rs
+            for r in rs:
+                print(f"  {ds:<11} {r['method']:<10} {th} {r.get('status')}", file=sys.stderr)
     print(table(results, markdown=args.markdown))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 from scipy.spatial import cKDTree
 
+from . import _parallel
+
 _PyKDTree: Any
 try:  # pykdtree: a small OpenMP k-d tree that queries float32 data about 3x faster
     from pykdtree.kdtree import KDTree as _PyKDTree
@@ -34,7 +36,7 @@ def _spread_bits(v: np.ndarray) -> np.ndarray:
     return (v | (v << 1)) & 0x55555555
 
 
-def _morton_order(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def morton_order(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Order of points along a Z-curve over a 65536 x 65536 grid of their extent."""
     if len(x) < 2:
         return np.arange(len(x))
@@ -162,6 +164,10 @@ CELL_MAX_PIECES = 48
 """Cells with more candidate pieces than this are not listed."""
 CELL_EPS_M = 1e-3
 """Margin added to every grid-cell search radius, far above float64 rounding."""
+BUCKET_PARTS = 2.0
+"""Parts per bucket, on average, of the compiled engine's snapping index."""
+SNAP_CHUNK = 2048
+"""Points snapped by one task of the compiled engine (tasks run on settings.threads)."""
 
 
 @dataclass
@@ -303,7 +309,7 @@ class EdgeSnapper:
         # parts in Z-curve order of their midpoints, so that nearby queries read nearby memory
         mx = x0[piece] + (j + 0.5) / nseg[piece] * dx[piece]
         my = y0[piece] + (j + 0.5) / nseg[piece] * dy[piece]
-        z = _morton_order(mx, my)
+        z = morton_order(mx, my)
         piece, j = piece[z], j[z]
         ta = j / nseg[piece]
         tb = (j + 1) / nseg[piece]
@@ -323,11 +329,14 @@ class EdgeSnapper:
         self.part_tb = tb
         self.n_parts = len(piece)
         self.h = float(np.sqrt(len2.max())) if self.n_parts else float(sample_m)
-        self.tree = _Tree(np.column_stack([(ax + bx) / 2, (ay + by) / 2]))
+        self._tree: _Tree | None = None  # built on first use (the compiled engine needs
+        # it only to build the grid)
         self.x0, self.y0, self.dx, self.dy = x0, y0, dx, dy
         with np.errstate(divide="ignore"):
             self.inv_len2 = np.where(plen > 0, 1.0 / plen**2, 0.0)
         self.cells: _Cells | None = None
+        self._buckets: tuple[Any, ...] | None = None
+        self._pieces: np.ndarray | None = None
         self.cell_m = cell_m
         off = grid == "never" or (cell_m is not None and cell_m <= 0) or not self.n_parts
         self.grid_state = "off" if off else "pending"
@@ -368,6 +377,23 @@ class EdgeSnapper:
         return self.cells is not None
 
     @property
+    def tree(self) -> _Tree:
+        """KD-tree of the parts' midpoints (built on first use)."""
+        if self._tree is None:
+            mid = np.column_stack(
+                [self.part_x + 0.5 * self.part_dx, self.part_y + 0.5 * self.part_dy]
+            )
+            self._tree = _Tree(mid)
+        return self._tree
+
+    def prepare(self) -> bool:
+        """Build the indexes queries will use now: the grid (see :meth:`build_grid`) and,
+        for the compiled engine, its bucket index; True if the grid was built."""
+        if _parallel.kernels() is not None and self.n_parts:
+            self._bucket_index()
+        return self.build_grid()
+
+    @property
     def n_samples(self) -> int:
         """Number of points in the KD-tree (part midpoints)."""
         return self.n_parts
@@ -395,6 +421,11 @@ class EdgeSnapper:
             self.snapped += n
             if self.snapped >= GRID_AFTER * self._grid_cells:
                 self.build_grid()
+        kernels = _parallel.kernels()
+        if kernels is not None and self.n_parts:
+            snapped = self._compiled_query(kernels, px, py, max_dist)
+            if snapped is not None:
+                return snapped
         rows = np.flatnonzero(np.isfinite(px) & np.isfinite(py))
         found: list[tuple[np.ndarray, ...]] = []
         if self.cells is not None and len(rows):
@@ -409,6 +440,83 @@ class EdgeSnapper:
             row, pc = np.zeros(0, np.int64), np.zeros(0, np.int64)
             dist, tt = np.zeros(0), np.zeros(0)
         return self._result(row, pc, dist, tt, max_dist, n)
+
+    def _bucket_index(self) -> tuple[Any, ...]:
+        """Parts listed by the square bucket holding their midpoint (for the compiled
+        engine's ring search): (x, y of the first bucket, side, nx, ny, ptr, the parts'
+        x, y, dx, dy, 1 / squared length in bucket order, the part of each row)."""
+        if self._buckets is None:
+            mx = self.part_x + 0.5 * self.part_dx
+            my = self.part_y + 0.5 * self.part_dy
+            x_min, y_min = float(mx.min()), float(my.min())
+            area = max(float(np.ptp(mx)) * float(np.ptp(my)), 1.0)
+            size = max(self.h, float(np.sqrt(area * BUCKET_PARTS / self.n_parts)), 1e-3)
+            nx = int((float(mx.max()) - x_min) // size) + 1
+            ny = int((float(my.max()) - y_min) // size) + 1
+            cell = ((my - y_min) // size).astype(np.int64) * nx + ((mx - x_min) // size).astype(
+                np.int64
+            )
+            small = np.int32 if self.n_parts < 2**31 - 1 else np.int64
+            order = np.argsort(cell, kind="stable").astype(small)
+            ptr = np.zeros(nx * ny + 1, dtype=small)
+            np.cumsum(np.bincount(cell, minlength=nx * ny), out=ptr[1:])
+            data = np.empty((self.n_parts, 5))
+            for j, a in enumerate((self.part_x, self.part_y, self.part_dx, self.part_dy,
+                                   self.part_inv_len2)):  # fmt: skip
+                data[:, j] = a[order]
+            self._buckets = (x_min, y_min, size, nx, ny, ptr, data, order)
+        return self._buckets
+
+    def _piece_rows(self) -> np.ndarray:
+        """Per piece: x0, y0, dx, dy, 1 / squared length, side by side (one cache line)."""
+        if self._pieces is None:
+            self._pieces = np.column_stack([self.x0, self.y0, self.dx, self.dy, self.inv_len2])
+        return self._pieces
+
+    def _compiled_query(
+        self, kernels: Any, px: np.ndarray, py: np.ndarray, max_dist: float
+    ) -> SnapResult | None:
+        """:meth:`query` with the compiled kernels, chunks of points on the engine's
+        threads; the same entries as the numpy path (None: a point has too many
+        equally near streets for the kernel, use the numpy path)."""
+        n = len(px)
+        if n == 0:
+            return None
+        px, py = np.ascontiguousarray(px), np.ascontiguousarray(py)  # one compiled signature
+        bucket = self._bucket_index()
+        parts = (bucket[7], self.part_piece, self.part_ta, self.part_tb)
+        pieces = (self._piece_rows(), self.piece_street, self.off_start, self.off_end,
+                  self.street_geom_len, self.street_len)  # fmt: skip
+        c = self.cells
+        cells = (
+            (c.x_min, c.y_min, c.size, c.nx, c.ny, c.ptr, c.piece, c.listed)
+            if c is not None
+            else (0.0, 0.0, 1.0, 0, 0, np.zeros(1, np.int32), np.zeros(0, np.int32),
+                  np.zeros(0, dtype=bool))
+        )  # fmt: skip
+        limit = float(max_dist)
+
+        def chunk(lo: int) -> tuple[np.ndarray, np.ndarray] | None:
+            hi = min(lo + SNAP_CHUNK, n)
+            cap = 2 * (hi - lo) + 16
+            while True:
+                out_f, out_i = np.empty((4, cap)), np.empty((2, cap), dtype=np.int64)
+                w = kernels.snap_points(
+                    px, py, lo, hi, limit, TIE_M, self.h / 2, parts, pieces, bucket[:7], cells,
+                    out_f, out_i,
+                )  # fmt: skip
+                if w < 0:
+                    return None
+                if w <= cap:
+                    return out_f[:, :w], out_i[:, :w]
+                cap = w
+
+        done = _parallel.run(chunk, range(0, n, SNAP_CHUNK))
+        if any(d is None for d in done):
+            return None
+        f = np.concatenate([d[0] for d in done], axis=1)
+        i = np.concatenate([d[1] for d in done], axis=1)
+        return SnapResult(i[0], i[1], f[0], f[1], f[2], f[3], n)
 
     def _project_pieces(
         self, px: np.ndarray, py: np.ndarray, piece: np.ndarray
@@ -644,7 +752,7 @@ class EdgeSnapper:
         """Nearest pieces of points through the KD-tree of part midpoints."""
         half = self.h / 2
         bound = max_dist + TIE_M + half if np.isfinite(max_dist) else np.inf
-        rows = rows[_morton_order(px[rows], py[rows])]  # nearby points together: cache-friendly
+        rows = rows[morton_order(px[rows], py[rows])]  # nearby points together: cache-friendly
         found: list[tuple[np.ndarray, ...]] = []
         k = min(self.k, self.n_parts)
         while len(rows):

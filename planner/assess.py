@@ -43,10 +43,10 @@ from ._log import log
 from ._snap import SnapResult
 from ._validate import check_facilities, check_gdf, check_network, warn
 from .access import (
-    node_times,
+    CategoryJob,
+    category_times,
     origin_legs,
     origin_points,
-    origin_times_many,
     snap_layer,
     snap_origins,
     warn_unsnapped,
@@ -508,9 +508,11 @@ class Passes:
 
 
 def engine_passes(checked: Checked, rows_of: Mapping[str, np.ndarray]) -> Passes:
-    """Step 3: one multi-source Dijkstra per (category, way of travelling) the circles use."""
+    """Step 3: one multi-source Dijkstra per (category, way of travelling) the circles use,
+    all handed to the engine at once, so that they run side by side on its threads."""
     pairs = set(value_pairs(checked.circles, checked.key_of))
     out = Passes({}, {}, {}, {}, {})
+    jobs: dict[tuple[str, EngineKey], CategoryJob] = {}
     for key, limit in checked.limits.items():
         net = _net_for(key, checked.base, checked.by_mode)
         mg = net.graph
@@ -519,14 +521,16 @@ def engine_passes(checked: Checked, rows_of: Mapping[str, np.ndarray]) -> Passes
         if not out.networks:  # once: the first mode's streets decide what lies off the network
             warn_unsnapped(fsnap, origins, 0, net)
         out.networks[key] = net
-        cats = [cat for cat in checked.needed if (cat, key) in pairs]
-        subs = [_category_snap(fsnap, rows_of[cat]) for cat in cats]
-        best = _pass_times(mg, origins, subs, limit)
+        legs = origin_legs(mg, origins)
         labels, out.components[key] = street_components(mg)
         out.snapped[key] = origins.ok
-        for j, (cat, sub) in enumerate(zip(cats, subs, strict=True)):
-            out.values[(cat, key)] = best[:, j]
-            out.linked[(cat, key)] = on_components_of(mg, labels, origins, sub)
+        for cat in checked.needed:
+            if (cat, key) in pairs:
+                sub = _category_snap(fsnap, rows_of[cat])
+                jobs[(cat, key)] = CategoryJob(mg, legs, sub, limit)
+                out.linked[(cat, key)] = on_components_of(mg, labels, origins, sub)
+    times = category_times(list(jobs.values()))
+    out.values = {pair: t for pair, (t, _) in zip(jobs, times, strict=True)}
     return out
 
 
@@ -541,17 +545,6 @@ def _net_for(key: EngineKey, base: Network, by_mode: dict[str, Network]) -> Netw
 def _category_snap(snap: SnapResult, pos: np.ndarray) -> SnapResult:
     """The snapped facilities of one category (the rows that reached a street)."""
     return snap.take(pos[snap.ok[pos]]) if len(pos) else snap.take(pos)
-
-
-def _pass_times(
-    mg: ModeGraph, origins: SnapResult, subs: list[SnapResult], limit: float
-) -> np.ndarray:
-    """Blocks x categories: time to the nearest facility of each (inf beyond ``limit``)."""
-    if not subs:
-        return np.zeros((origins.n_points, 0))
-    dists = [node_times(mg, sub, limit)[0] for sub in subs]
-    best, _ = origin_times_many(mg, dists, None, origin_legs(mg, origins), subs, limit)
-    return best
 
 
 #: Components found per mode graph (id -> (weak reference, labels, count)), kept while

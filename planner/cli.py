@@ -64,20 +64,32 @@ def _shared_options() -> argparse.ArgumentParser:
         action="store_true",
         help="print planner's log, where warnings come from, and tracebacks of errors",
     )
+    shared.add_argument(
+        "--threads", type=_threads, metavar="N", help="threads the engine uses (default: all cores)"
+    )
     return shared
+
+
+def _threads(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        msg = f"--threads takes a whole number, 1 or more; got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return int(text)
 
 
 @contextlib.contextmanager
 def _shared_settings(args: argparse.Namespace) -> Iterator[None]:
     """Apply the shared options to planner.settings for one command, then restore them."""
-    old = (settings.log_console, settings.log_level)
+    old = (settings.log_console, settings.log_level, settings.threads)
     try:
         if args.verbose:
             settings.log_console = True
             settings.log_level = logging.INFO
+        if args.threads is not None:
+            settings.threads = args.threads
         yield
     finally:
-        settings.log_console, settings.log_level = old
+        settings.log_console, settings.log_level, settings.threads = old
 
 
 # --- what one command run shares: output, warnings, progress, failures -----------------

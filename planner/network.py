@@ -60,6 +60,8 @@ class ModeGraph:
     csr: sp.csr_matrix
     csr_t: sp.csr_matrix
     snapper: EdgeSnapper
+    node_x: np.ndarray | None = field(default=None, repr=False)
+    node_y: np.ndarray | None = field(default=None, repr=False)
     buffers: dict[str, Any] = field(default_factory=dict, repr=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -299,7 +301,7 @@ class Network:
         grid (it then snaps with the KD-tree, whose cost is small next to its Dijkstra
         passes) or ``settings.snap_grid`` is "never".
         """
-        return self.graph.snapper.build_grid()
+        return self.graph.snapper.prepare()
 
     def snap_xy(self, x: np.ndarray, y: np.ndarray, max_snap_m: float | None = None) -> SnapResult:
         """Snap metric points to the nearest usable street of this mode."""
@@ -422,6 +424,8 @@ class Network:
             csr=csr,
             csr_t=csr_t,
             snapper=snapper,
+            node_x=self.x,
+            node_y=self.y,
         )
 
     def _snapper(

@@ -48,6 +48,25 @@ snap_grid : str
     for it; "always" when the mode is first used; "never". ``Network.prepare_snapping()``
     builds it on request.
 
+Engine
+------
+threads : int or None
+    Threads the engine runs on: categories (and, in ``assess``, the circles' modes) are
+    searched side by side, and points are snapped in chunks. None (default) uses every
+    core the process may run on; 1 runs everything on the calling thread. Results are
+    the same for every value. The CLI's ``--threads N`` sets it.
+engine : str
+    "auto" (default): the compiled engine (numba kernels that release the GIL) when
+    numba is installed, else the scipy path; "numba": the compiled engine or an error;
+    "scipy": always the scipy path (one category at a time, holding the GIL). Both give
+    the same travel times to the last bit.
+jit_cache_dir : str or None
+    Where numba caches the compiled kernels. None (default): numba's choice, i.e. the
+    ``NUMBA_CACHE_DIR`` environment variable if set, else ``__pycache__`` beside
+    ``planner/_kernels.py`` when that is writable, else the user's cache folder
+    (``~/.cache/numba``), else a folder in the system's temporary directory. Read once,
+    when the engine is first used.
+
 Isochrones (display only)
 -------------------------
 isochrone_buffer_m : float
@@ -134,6 +153,10 @@ max_snap_m: float = 500.0
 snap_sample_m: float | None = None
 snap_cell_m: float | None = None
 snap_grid: str = "auto"
+
+threads: int | None = None
+engine: str = "auto"
+jit_cache_dir: str | None = None
 
 isochrone_buffer_m: float = 50.0
 isochrone_cell_m: float = 10.0

@@ -77,3 +77,14 @@ def _helsinki_pois(helsinki_pbf):
     cat[(cat == None) & np.isin(amen, ["bank", "post_office", "atm"])] = "services"  # noqa: E711
     pois = pois.assign(category=cat)
     return frozen(pois[pois["category"].notna()].reset_index(drop=True))
+
+
+@pytest.fixture(params=["numba", "scipy"])
+def engine(request):
+    """Runs a test on the compiled engine and on the scipy path (the oracle of the other)."""
+    from planner import settings
+
+    before = settings.engine
+    settings.engine = request.param
+    yield request.param
+    settings.engine = before

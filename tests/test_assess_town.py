@@ -207,7 +207,8 @@ def test_targets(result):
 
 
 def test_each_category_and_mode_runs_once(monkeypatch):
-    """7 circles share engine passes: walk 20 categories, walk distance 4, bicycle 6.
+    """7 circles share engine passes: walk 20 categories, walk distance 4, bicycle 6, all
+    handed to the engine at once (so that they run side by side on its threads).
 
     The culture circles take 综合性文化服务中心 (culture_service_center) too.
     """
@@ -215,13 +216,15 @@ def test_each_category_and_mode_runs_once(monkeypatch):
 
     mod = importlib.import_module("planner.assess")
     calls = []
-    real = mod.node_times
+    batches = []
+    real = mod.category_times
 
-    def counting(mg, snap, limit, **kw):
-        calls.append((mg.spec.name, mg.spec.speed_kph, limit))
-        return real(mg, snap, limit, **kw)
+    def counting(jobs, **kw):
+        batches.append(len(jobs))
+        calls.extend((j.mg.spec.name, j.mg.spec.speed_kph, j.limit) for j in jobs)
+        return real(jobs, **kw)
 
-    monkeypatch.setattr(mod, "node_times", counting)
+    monkeypatch.setattr(mod, "category_times", counting)
     net, fac, blocks, communities = town()
     a = planner.assess(net, fac, blocks, communities=communities)
     # one pass per category of each way of travelling, read off the circles themselves:
@@ -233,6 +236,7 @@ def test_each_category_and_mode_runs_once(monkeypatch):
         cats.setdefault(key, set()).update(c.categories)
         limit[key] = max(limit.get(key, 0.0), c.threshold)
     assert len(calls) == sum(len(v) for v in cats.values()) == 20 + 4 + 6
+    assert batches == [len(calls)]  # every pass handed to the engine at once
     by_limit = dict(zip(*np.unique([c[2] for c in calls], return_counts=True), strict=True))
     assert by_limit == {limit[k]: len(cats[k]) for k in cats}
     # distance passes run at 1 m/s (3.6 km/h): their seconds are metres

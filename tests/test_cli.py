@@ -42,7 +42,7 @@ def test_help_of_every_command(cmd):
     for sub in ("demo", "init", "run", "site", "report", "presets"):
         r = cli(cmd, sub, "--help")
         assert r.returncode == 0, sub
-        assert "--quiet" in r.stdout and "--verbose" in r.stdout
+        assert "--quiet" in r.stdout and "--verbose" in r.stdout and "--threads" in r.stdout
 
 
 @pytest.mark.parametrize("cmd", ENTRY)
@@ -64,6 +64,8 @@ def test_usage_errors_exit_2(cmd):
     assert cli(cmd, "fly").returncode == 2
     assert cli(cmd, "init").returncode == 2  # needs --place, --osm or --bbox
     assert cli(cmd, "site", "x.toml", "--k", "3", "--target", "0.5").returncode == 2
+    r = cli(cmd, "run", "x.toml", "--threads", "0")
+    assert r.returncode == 2 and "--threads takes a whole number" in r.stderr
 
 
 def one_line_error(r):
@@ -114,10 +116,12 @@ def test_init_writes_a_valid_commented_plan(tmp_path):
 
 
 def test_run_reproduces_the_api(tmp_path):
-    """planner run on the example plan equals the same steps through the Python API."""
+    """planner run on the example plan equals the same steps through the Python API
+    (the run on one thread, the API on all cores)."""
     out = tmp_path / "run"
     r = cli(
-        [sys.executable, "-m", "planner"], "run", str(DATA / "example_plan.toml"), "--out", str(out)
+        [sys.executable, "-m", "planner"],
+        *("run", str(DATA / "example_plan.toml"), "--out", str(out), "--threads", "1"),
     )
     assert r.returncode == 0, r.stderr
     assert "城市社区15分钟生活圈" in r.stdout

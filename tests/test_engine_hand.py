@@ -16,6 +16,8 @@ from helpers import graph, points
 import planner
 from planner.errors import PlannerWarning
 
+pytestmark = pytest.mark.usefixtures("engine")  # each test on both engine paths
+
 WALK_1MS = {"mode": "walk", "speed_kph": 3.6}
 DRIVE_10MS = {"mode": "drive", "speed_kph": 36.0}
 

@@ -19,6 +19,8 @@ import planner
 from planner.network import Network
 from planner.synthetic import grid_graph, grid_raw
 
+pytestmark = pytest.mark.usefixtures("engine")  # each test on both engine paths
+
 
 def random_points(net, n, seed, margin=0.0, **columns):
     rng = np.random.default_rng(seed)

@@ -18,6 +18,8 @@ from planner._snap import CELL_REACH_M
 from planner.network import Network
 from planner.synthetic import grid_raw
 
+pytestmark = pytest.mark.usefixtures("engine")  # each test on both engine paths
+
 
 def awkward_points(snapper, n, seed):
     rng = np.random.default_rng(seed)
