@@ -8,6 +8,7 @@ rule import-linter cannot state: no module imports another module's private name
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import re
 import shutil
@@ -223,10 +224,16 @@ SHARED_AS_IS = {
 }
 
 
+@functools.cache
+def _tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
+@functools.cache
 def _fixtures(path: Path) -> list[tuple[ast.FunctionDef, str | None]]:
     """(function, scope) of every pytest fixture in a file (scope None: function)."""
     out = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(_tree(path)):
         if not isinstance(node, ast.FunctionDef):
             continue
         for deco in node.decorator_list:
@@ -259,7 +266,7 @@ def _sharing_problems(files: list[Path]) -> list[str]:
     for path in files:
         scoped = {fn.name for fn, scope in _fixtures(path) if scope is not None}
         fixtures = {fn.name: fn for fn, _ in _fixtures(path)}
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(_tree(path)):
             if not isinstance(node, ast.FunctionDef):
                 continue
             takes = {a.arg for a in node.args.args} & private
