@@ -12,11 +12,13 @@ from . import demo as demo
 from . import errors as errors
 from . import hours as hours
 from . import modes as modes
+from . import scale as scale
 from . import settings as settings
 from ._version import __version__ as __version__
 from .access import travel_times as travel_times
 from .assess import Assessment as Assessment
 from .assess import assess as assess
+from .explorer import explore as explore
 from .hours import hours_per_day as hours_per_day
 from .hours import opening_hours_check as opening_hours_check
 from .isochrones import isochrones as isochrones
@@ -30,6 +32,7 @@ from .plan import run_plan as run_plan
 from .rules import categories as categories
 from .rules import load_preset as load_preset
 from .rules import presets as presets
+from .scale import NetworkSource as NetworkSource
 from .siting import Siting as Siting
 from .siting import site as site
 from .sources.blocks import block_entrances as block_entrances
@@ -42,10 +45,13 @@ from .sources.community_tables import read_community_table as read_community_tab
 from .sources.files import read_facilities as read_facilities
 from .sources.files import read_layer as read_layer
 from .sources.osm_facilities import load_facilities as load_facilities
+from .whatif import new_stations as new_stations
+from .whatif import what_if as what_if
 
 __all__ = [
     "Assessment",
     "Network",
+    "NetworkSource",
     "Siting",
     "assess",
     "block_entrances",
@@ -53,6 +59,7 @@ __all__ = [
     "demo",
     "derive_blocks",
     "errors",
+    "explore",
     "hours",
     "hours_per_day",
     "isochrones",
@@ -64,6 +71,7 @@ __all__ = [
     "load_preset",
     "map_assessment",
     "modes",
+    "new_stations",
     "opening_hours_check",
     "presets",
     "read_blocks",
@@ -73,8 +81,10 @@ __all__ = [
     "read_layer",
     "run_plan",
     "save_map",
+    "scale",
     "settings",
     "site",
     "travel_times",
+    "what_if",
     "write_report",
 ]

@@ -303,32 +303,7 @@ class EdgeSnapper:
         plen = np.hypot(dx, dy)
         if sample_m is None:  # half the typical piece, within [5, 20] m (see settings)
             sample_m = float(np.clip(np.median(plen) / 2, 5.0, 20.0)) if len(plen) else 10.0
-        nseg = np.maximum(1, np.ceil(plen / float(sample_m))).astype(np.int64)
-        piece = np.repeat(np.arange(len(plen), dtype=np.int64), nseg)
-        j = np.arange(int(nseg.sum()), dtype=np.int64) - np.repeat(np.cumsum(nseg) - nseg, nseg)
-        # parts in Z-curve order of their midpoints, so that nearby queries read nearby memory
-        mx = x0[piece] + (j + 0.5) / nseg[piece] * dx[piece]
-        my = y0[piece] + (j + 0.5) / nseg[piece] * dy[piece]
-        z = morton_order(mx, my)
-        piece, j = piece[z], j[z]
-        ta = j / nseg[piece]
-        tb = (j + 1) / nseg[piece]
-        ax = x0[piece] + ta * dx[piece]
-        ay = y0[piece] + ta * dy[piece]
-        bx = x0[piece] + tb * dx[piece]
-        by = y0[piece] + tb * dy[piece]
-        # per part: start x, y, direction x, y, 1 / squared length (0 for a point), piece
-        # t range; separate contiguous arrays, so that gathering candidates reads less
-        self.part_x, self.part_y = ax, ay
-        self.part_dx, self.part_dy = bx - ax, by - ay
-        len2 = self.part_dx**2 + self.part_dy**2
-        with np.errstate(divide="ignore"):
-            self.part_inv_len2 = np.where(len2 > 0, 1.0 / len2, 0.0)
-        self.part_piece = piece
-        self.part_ta = ta
-        self.part_tb = tb
-        self.n_parts = len(piece)
-        self.h = float(np.sqrt(len2.max())) if self.n_parts else float(sample_m)
+        self._set_parts(x0, y0, dx, dy, plen, float(sample_m))
         self._tree: _Tree | None = None  # built on first use (the compiled engine needs
         # it only to build the grid)
         self.x0, self.y0, self.dx, self.dy = x0, y0, dx, dy
@@ -341,22 +316,63 @@ class EdgeSnapper:
         off = grid == "never" or (cell_m is not None and cell_m <= 0) or not self.n_parts
         self.grid_state = "off" if off else "pending"
         self.snapped = 0  # points snapped so far (the grid pays off after enough of them)
-        # the grid's area: the streets' extent plus CELL_MARGIN_M all round
+        self._set_grid_extent(x0, y0, x1, y1, off)
+        if grid == "always":
+            self.build_grid()
+
+    def _set_parts(
+        self,
+        x0: np.ndarray,
+        y0: np.ndarray,
+        dx: np.ndarray,
+        dy: np.ndarray,
+        plen: np.ndarray,
+        sample_m: float,
+    ) -> None:
+        """Cut every piece into parts of at most ``sample_m``, in Z-curve order of their
+        midpoints (nearby queries read nearby memory), as separate contiguous arrays:
+        start x, y, direction x, y, 1 / squared length (0 for a point), piece, t range."""
+        nseg = np.maximum(1, np.ceil(plen / sample_m)).astype(np.int64)
+        piece = np.repeat(np.arange(len(plen), dtype=np.int64), nseg)
+        j = np.arange(int(nseg.sum()), dtype=np.int64) - np.repeat(np.cumsum(nseg) - nseg, nseg)
+        mx = x0[piece] + (j + 0.5) / nseg[piece] * dx[piece]
+        my = y0[piece] + (j + 0.5) / nseg[piece] * dy[piece]
+        z = morton_order(mx, my)
+        piece, j = piece[z], j[z]
+        ta = j / nseg[piece]
+        tb = (j + 1) / nseg[piece]
+        ax = x0[piece] + ta * dx[piece]
+        ay = y0[piece] + ta * dy[piece]
+        self.part_x, self.part_y = ax, ay
+        self.part_dx = x0[piece] + tb * dx[piece] - ax
+        self.part_dy = y0[piece] + tb * dy[piece] - ay
+        len2 = self.part_dx**2 + self.part_dy**2
+        with np.errstate(divide="ignore"):
+            self.part_inv_len2 = np.where(len2 > 0, 1.0 / len2, 0.0)
+        self.part_piece = piece
+        self.part_ta = ta
+        self.part_tb = tb
+        self.n_parts = len(piece)
+        self.h = float(np.sqrt(len2.max())) if self.n_parts else sample_m
+
+    def _set_grid_extent(
+        self, x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray, off: bool
+    ) -> None:
+        """The grid's area: the streets' extent plus CELL_MARGIN_M all round."""
         self._grid_origin = (0.0, 0.0)
         self._grid_span = (0.0, 0.0)
         self._grid_cells = 0
-        if not off:
-            xs = np.concatenate([x0, x1])
-            ys = np.concatenate([y0, y1])
-            self._grid_origin = (float(xs.min()) - CELL_MARGIN_M, float(ys.min()) - CELL_MARGIN_M)
-            self._grid_span = (
-                float(np.ptp(xs)) + 2 * CELL_MARGIN_M,
-                float(np.ptp(ys)) + 2 * CELL_MARGIN_M,
-            )
-            size = cell_m or self._default_cell_size()
-            self._grid_cells = int(self._grid_span[0] * self._grid_span[1] / size**2)
-        if grid == "always":
-            self.build_grid()
+        if off:
+            return
+        xs = np.concatenate([x0, x1])
+        ys = np.concatenate([y0, y1])
+        self._grid_origin = (float(xs.min()) - CELL_MARGIN_M, float(ys.min()) - CELL_MARGIN_M)
+        self._grid_span = (
+            float(np.ptp(xs)) + 2 * CELL_MARGIN_M,
+            float(np.ptp(ys)) + 2 * CELL_MARGIN_M,
+        )
+        size = self.cell_m or self._default_cell_size()
+        self._grid_cells = int(self._grid_span[0] * self._grid_span[1] / size**2)
 
     def _default_cell_size(self) -> float:
         """CELL_SIZE_H part lengths, or larger to keep the grid within CELL_MAX cells."""

@@ -26,19 +26,26 @@ per-block columns from updated times:
 
 from __future__ import annotations
 
+import math
+import time
+import warnings
 import weakref
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
-from typing import Any
+from dataclasses import asdict, dataclass, field, fields, replace
+from functools import partial
+from types import SimpleNamespace
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import scipy.sparse as sp
+import shapely
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from . import settings
+from . import scale, settings
 from ._log import log
 from ._snap import SnapResult
 from ._validate import check_facilities, check_gdf, check_network, warn
@@ -61,9 +68,10 @@ from .assessment import (
     value_column,
     value_pairs,
 )
-from .errors import InputError, closest
+from .errors import InputError, MissingColumnError, NetworkError, PlannerWarning, closest
 from .network import ModeGraph, Network
 from .rules import Category, CategoryTable, Circle, Preset, circle_from_spec, load_preset
+from .scale import NetworkSource
 from .sources.blocks import join_communities, setting_values, standardise_communities
 from .sources.coords import detect_gcj02_shift
 from .targets import evaluate_targets
@@ -83,6 +91,8 @@ def assess(
     category: str = "category",
     rules: Any = None,
     reference_year: int | None = None,
+    partitions: Any = None,
+    client: Any = None,
 ) -> Assessment:
     """Check every block against the preset's service circles and the plan's targets.
 
@@ -90,7 +100,9 @@ def assess(
     ----------
     network
         A :class:`planner.Network`, or a dict of Networks by mode. Circles in other modes
-        use the same streets (``network.with_mode``).
+        use the same streets (``network.with_mode``). With ``partitions``, also a
+        :class:`planner.scale.NetworkSource` that each partition reads for its own area
+        (an ``.osm.pbf`` by bounding box, osmnx by polygon, or a function of the area).
     facilities
         Points with a category column of category ids (``planner.load_facilities``,
         ``planner.read_facilities``).
@@ -124,6 +136,23 @@ def assess(
         target is due when this year reaches its due year. Default: the preset's end
         year (2020 for guangdong_2016), so a filed assessment gives the same answer when
         it is run again next year.
+    partitions
+        None (default): one run in this process. Otherwise the blocks are split, each
+        partition assessed as one task on a dask.distributed worker with the streets and
+        facilities of its area grown by the farthest any circle reaches (time x the
+        fastest speed, or distance_m, plus ``settings.max_snap_m``: nothing reachable is
+        lost, see :mod:`planner.scale`), and the per-block results merged, each block
+        reported once, by the partition holding its representative point (the first in
+        order where it lies on an edge); roll-ups, targets and components are computed on
+        the merged whole. The block table equals a single run's. Give polygons (a
+        GeoDataFrame or GeoSeries: communities, streets, districts; ids are their index
+        labels), a polygon file, ``"grid:<km>"`` (square cells), ``"communities"`` or
+        ``"streets"`` (of ``communities``). A single partition runs in this process.
+    client
+        With ``partitions``: a dask ``distributed.Client``, or a scheduler address
+        (``"tcp://host:8786"``); None starts a LocalCluster with one single-threaded
+        worker process per core and closes it after. Needs the ``scale`` extra
+        (``pip install "planner[scale]"``).
 
     Returns
     -------
@@ -131,6 +160,24 @@ def assess(
         Block-level results (``blocks``) in the blocks' CRS and index; ``facilities``
         in the facilities' CRS.
     """
+    if partitions is not None or isinstance(network, NetworkSource):
+        return assess_partitioned(
+            network,
+            facilities,
+            blocks,
+            partitions=partitions,
+            client=client,
+            preset=preset,
+            circles=circles,
+            communities=communities,
+            entrances=entrances,
+            category=category,
+            rules=rules,
+            reference_year=reference_year,
+        )
+    if client is not None:
+        msg = "client= is used with partitions=...; give partitions (e.g. 'grid:10') too."
+        raise InputError(msg)
     checked = check_inputs(
         network,
         facilities,
@@ -152,44 +199,66 @@ def assess(
         f"{len(passes.values)} engine passes ({len(passes.networks)} modes), "
         f"preset {checked.preset.id}"
     )
+    given = _given(network, facilities, blocks, checked, entrances)
+    return _assessment(table, tables, checked, passes.networks, _params(checked), given)
+
+
+def _given(
+    network: Any,
+    facilities: gpd.GeoDataFrame,
+    blocks: gpd.GeoDataFrame,
+    layers: Layers,
+    entrances: gpd.GeoDataFrame | None,
+) -> AssessmentInputs:
+    """What the run was given, for the record and a re-run."""
+    return AssessmentInputs(
+        network=network,
+        facilities=facilities,
+        blocks=blocks,
+        communities=layers.communities,
+        entrances=entrances,
+        category=layers.category,
+        circles=tuple(asdict(c) for c in layers.circles),
+        key_of=layers.key_of,
+        reference_year=layers.reference_year,
+    )
+
+
+def _assessment(
+    table: gpd.GeoDataFrame,
+    tables: Mapping[str, pd.DataFrame],
+    layers: Layers,
+    networks: dict[EngineKey, Network],
+    params: AssessmentParams,
+    given: AssessmentInputs,
+) -> Assessment:
     return Assessment(
         blocks=table,
         **tables,
-        circles=checked.circles,
-        preset=checked.preset,
-        facilities=checked.facilities,
-        communities=checked.communities,
-        networks=passes.networks,
-        params=_params(checked),
-        inputs=AssessmentInputs(
-            network=network,
-            facilities=facilities,
-            blocks=blocks,
-            communities=checked.communities,
-            entrances=entrances,
-            category=category,
-            circles=tuple(asdict(c) for c in checked.circles),
-            key_of=checked.key_of,
-            reference_year=reference_year,
-        ),
+        circles=layers.circles,
+        preset=layers.preset,
+        facilities=layers.facilities,
+        communities=layers.communities,
+        networks=networks,
+        params=params,
+        inputs=given,
     )
 
 
 # --- 1. inputs --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Checked:
-    """The inputs of an assessment, checked and resolved (:func:`check_inputs`).
+@dataclass(frozen=True, kw_only=True)
+class Layers:
+    """The inputs of an assessment other than the network, checked and resolved.
 
     ``circles`` carry the speed each time rule uses (fixed at the time of the run);
     ``key_of`` says how each circle is travelled; ``blocks`` have ``population`` (float),
     ``setting`` and the community attributes resolved, in the blocks' CRS; ``access``
     holds the point each block is reached from (a polygon's representative point), once.
+    A partitioned run checks these once, on the whole (:func:`check_layers`).
     """
 
-    base: Network
-    by_mode: dict[str, Network]
     preset: Preset
     circles: list[Circle]
     key_of: dict[str, EngineKey]
@@ -216,6 +285,15 @@ class Checked:
         return out
 
 
+@dataclass(frozen=True, kw_only=True)
+class Checked(Layers):
+    """The inputs of an assessment, checked and resolved (:func:`check_inputs`): the
+    :class:`Layers` and the network (``base``, and ``by_mode`` when given by mode)."""
+
+    base: Network
+    by_mode: dict[str, Network]
+
+
 def check_inputs(
     network: Network | Mapping[str, Network],
     facilities: gpd.GeoDataFrame,
@@ -235,6 +313,42 @@ def check_inputs(
     (or a subclass) naming the argument and the fix.
     """
     base, by_mode = _networks(network)
+    layers = check_layers(
+        facilities,
+        blocks,
+        preset=preset,
+        circles=circles,
+        communities=communities,
+        entrances=entrances,
+        category=category,
+        rules=rules,
+        reference_year=reference_year,
+    )
+    _warn_gcj02(layers.facilities, base)
+    return Checked(base=base, by_mode=by_mode, **_fields(layers))
+
+
+def _fields(layers: Layers) -> dict[str, Any]:
+    return {f.name: getattr(layers, f.name) for f in fields(Layers)}
+
+
+def check_layers(
+    facilities: gpd.GeoDataFrame,
+    blocks: gpd.GeoDataFrame,
+    *,
+    preset: str | Preset = "guangdong_2016",
+    circles: Iterable[CircleSpec] | None = None,
+    communities: gpd.GeoDataFrame | None = None,
+    entrances: gpd.GeoDataFrame | None = None,
+    category: str = "category",
+    rules: Any = None,
+    reference_year: int | None = None,
+) -> Layers:
+    """Step 1 without the network: preset, circles, facilities, communities and blocks.
+
+    Parameters are those of :func:`assess`. Raises :class:`planner.errors.InputError`
+    (or a subclass) naming the argument and the fix.
+    """
     pre = load_preset(preset, rules=rules) if not isinstance(preset, Preset) else preset
     fac = check_facilities(facilities, category)
     specs = _circle_specs(circles)
@@ -243,14 +357,11 @@ def check_inputs(
     chosen = _resolve_circles(pre, specs)
     com = _check_communities(communities)
     blk = _blocks_frame(check_gdf(blocks, "blocks"), com, chosen)
-    _warn_gcj02(fac, base)
     # the speed each time rule uses is fixed now, so outputs describe it after settings change
     chosen = [
         c if c.is_distance else replace(c, speed_kph=_engine_key(c).speed_kph) for c in chosen
     ]
-    return Checked(
-        base=base,
-        by_mode=by_mode,
+    return Layers(
         preset=pre,
         circles=chosen,
         key_of={c.id: _engine_key(c) for c in chosen},
@@ -463,14 +574,14 @@ def _warn_gcj02(fac: gpd.GeoDataFrame, net: Network) -> None:
             )
 
 
-def _params(checked: Checked) -> AssessmentParams:
-    base = checked.base
+def _params(checked: Layers, base: Any = None) -> AssessmentParams:
+    base = checked.base if base is None and isinstance(checked, Checked) else base
     return AssessmentParams(
         preset=checked.preset.id,
         preset_files=tuple(checked.preset.files),
         modes={c.id: c.describe() for c in checked.circles},
         max_snap_m=float(settings.max_snap_m),
-        network_source=base.source,
+        network_source=getattr(base, "source", repr(base)),
         network=repr(base),
         entrances=0 if checked.entrances is None else len(checked.entrances),
     )
@@ -479,7 +590,7 @@ def _params(checked: Checked) -> AssessmentParams:
 # --- 2. facility rows -------------------------------------------------------------------------
 
 
-def facility_rows(checked: Checked) -> dict[str, np.ndarray]:
+def facility_rows(checked: Layers) -> dict[str, np.ndarray]:
     """Step 2: positions of the facilities of every category or group the circles need."""
     codes = checked.facilities[checked.category].astype(object).to_numpy()
     table = checked.preset.table
@@ -497,7 +608,8 @@ class Passes:
     the nearest facility, inf beyond the key's longest threshold. ``linked[(category,
     key)]``: the block lies on a network component holding a facility of the category.
     ``snapped[key]``: the block reaches a street at all. ``components[key]``: the number
-    of components the streets of that mode form.
+    of components the streets of that mode form. ``pieces[key]``: the components in
+    detail, for joining those of a partitioned run (:class:`Pieces`).
     """
 
     values: dict[tuple[str, EngineKey], np.ndarray]
@@ -505,33 +617,104 @@ class Passes:
     linked: dict[tuple[str, EngineKey], np.ndarray]
     snapped: dict[EngineKey, np.ndarray]
     components: dict[EngineKey, int]
+    pieces: dict[EngineKey, Pieces] = field(default_factory=dict)
+    facility_ok: np.ndarray | None = None
 
 
-def engine_passes(checked: Checked, rows_of: Mapping[str, np.ndarray]) -> Passes:
+@dataclass
+class Pieces:
+    """The street components of one mode: node ids of the streets with their component
+    label, the labels holding a facility of each category, and the label of each snapped
+    entry of the blocks (``owner``: block position)."""
+
+    nodes: np.ndarray
+    labels: np.ndarray
+    held: dict[str, np.ndarray]
+    owner: np.ndarray
+    on: np.ndarray
+
+    @classmethod
+    def none(cls) -> Pieces:
+        """No streets at all."""
+        empty = np.zeros(0, dtype=np.int64)
+        return cls(empty, empty, {}, empty, empty)
+
+
+def engine_passes(
+    checked: Checked, rows_of: Mapping[str, np.ndarray], *, part: bool = False
+) -> Passes:
     """Step 3: one multi-source Dijkstra per (category, way of travelling) the circles use,
-    all handed to the engine at once, so that they run side by side on its threads."""
+    all handed to the engine at once, so that they run side by side on its threads.
+
+    ``part=True``: the network is a partition's part of a larger one: a mode without
+    streets here leaves its blocks unreached (inf) instead of raising, and points off the
+    streets are counted by the caller (no warning here).
+    """
     pairs = set(value_pairs(checked.circles, checked.key_of))
     out = Passes({}, {}, {}, {}, {})
+    n = len(checked.blocks)
     jobs: dict[tuple[str, EngineKey], CategoryJob] = {}
     for key, limit in checked.limits.items():
         net = _net_for(key, checked.base, checked.by_mode)
+        cats = [cat for cat in checked.needed if (cat, key) in pairs]
+        if part and not _has_streets(net):
+            _unreached(out, key, net, cats, n)
+            continue
         mg = net.graph
         origins = snap_origins(net, checked.access, checked.entrances).snap
         fsnap = snap_layer(net, checked.facilities.geometry).snap
-        if not out.networks:  # once: the first mode's streets decide what lies off the network
-            warn_unsnapped(fsnap, origins, 0, net)
+        if out.facility_ok is None:  # the first mode's streets decide what lies off the network
+            out.facility_ok = fsnap.ok
+            if not part:
+                warn_unsnapped(fsnap, origins, 0, net)
         out.networks[key] = net
         legs = origin_legs(mg, origins)
         labels, out.components[key] = street_components(mg)
         out.snapped[key] = origins.ok
-        for cat in checked.needed:
-            if (cat, key) in pairs:
-                sub = _category_snap(fsnap, rows_of[cat])
-                jobs[(cat, key)] = CategoryJob(mg, legs, sub, limit)
-                out.linked[(cat, key)] = on_components_of(mg, labels, origins, sub)
+        subs = {cat: _category_snap(fsnap, rows_of[cat]) for cat in cats}
+        for cat, sub in subs.items():
+            jobs[(cat, key)] = CategoryJob(mg, legs, sub, limit)
+            out.linked[(cat, key)] = on_components_of(mg, labels, origins, sub)
+        if part:
+            out.pieces[key] = _pieces(net, labels, origins, subs)
     times = category_times(list(jobs.values()))
-    out.values = {pair: t for pair, (t, _) in zip(jobs, times, strict=True)}
+    out.values.update({pair: t for pair, (t, _) in zip(jobs, times, strict=True)})
     return out
+
+
+def _has_streets(net: Network) -> bool:
+    try:
+        net.graph  # noqa: B018 - builds the mode's streets, or says there are none
+    except NetworkError:
+        return False
+    return True
+
+
+def _unreached(out: Passes, key: EngineKey, net: Network, cats: list[str], n: int) -> None:
+    """A mode without streets in a partition: nothing reached, nothing snapped."""
+    out.networks[key] = net
+    out.components[key] = 0
+    out.snapped[key] = np.zeros(n, dtype=bool)
+    for cat in cats:
+        out.values[(cat, key)] = np.full(n, np.inf)
+        out.linked[(cat, key)] = np.zeros(n, dtype=bool)
+    out.pieces[key] = Pieces.none()
+
+
+def _pieces(
+    net: Network, labels: np.ndarray, origins: SnapResult, subs: Mapping[str, SnapResult]
+) -> Pieces:
+    mg = net.graph
+    nodes = np.unique(np.concatenate([mg.su, mg.sv]))
+    e = origins.entries()
+    held = {cat: np.unique(labels[mg.su[sub.street[sub.entries()]]]) for cat, sub in subs.items()}
+    return Pieces(
+        nodes=net.node_ids[nodes],
+        labels=labels[nodes],
+        held=held,
+        owner=origins.owner[e],
+        on=labels[mg.su[origins.street[e]]],
+    )
 
 
 def _net_for(key: EngineKey, base: Network, by_mode: dict[str, Network]) -> Network:
@@ -589,10 +772,23 @@ def straight_lines(checked: Checked, rows_of: Mapping[str, np.ndarray]) -> dict[
     base = checked.base
     bx, by = base.to_metric(checked.access.geometry)
     fx, fy = base.to_metric(checked.facilities.geometry)
+    return line_metres((bx, by), (fx, fy), rows_of, checked.needed)
+
+
+def line_metres(
+    blocks_xy: tuple[np.ndarray, np.ndarray],
+    facilities_xy: tuple[np.ndarray, np.ndarray],
+    rows_of: Mapping[str, np.ndarray],
+    needed: Sequence[str],
+) -> dict[str, np.ndarray]:
+    """Straight-line metres from metric block points to the nearest facility of each
+    category (inf for blocks without a point or categories without facilities)."""
+    bx, by = blocks_xy
+    fx, fy = facilities_xy
     queries = np.column_stack([bx, by])
     placed = np.isfinite(bx) & np.isfinite(by)
     line: dict[str, np.ndarray] = {}
-    for cat in checked.needed:
+    for cat in needed:
         pos = rows_of[cat]
         ok = pos[np.isfinite(fx[pos]) & np.isfinite(fy[pos])]
         if len(ok) == 0:
@@ -607,7 +803,7 @@ def straight_lines(checked: Checked, rows_of: Mapping[str, np.ndarray]) -> dict[
 
 
 def block_table(
-    checked: Checked,
+    checked: Layers,
     values: Mapping[tuple[str, EngineKey], np.ndarray],
     line: Mapping[str, np.ndarray],
 ) -> gpd.GeoDataFrame:
@@ -694,7 +890,7 @@ def missing_lists(missing: np.ndarray, cats: Sequence[str], applies: np.ndarray)
 # --- 5. roll-ups ------------------------------------------------------------------------------
 
 
-def component_table(table: pd.DataFrame, checked: Checked, passes: Passes) -> pd.DataFrame:
+def component_table(table: pd.DataFrame, checked: Layers, passes: Passes) -> pd.DataFrame:
     """Per circle: components of its mode's streets, and who is cut off from its categories.
 
     ``blocks_cut_off``/``population_cut_off``: blocks the circle applies to whose streets
@@ -726,7 +922,7 @@ def component_table(table: pd.DataFrame, checked: Checked, passes: Passes) -> pd
 
 def roll_ups(
     table: gpd.GeoDataFrame,
-    checked: Checked,
+    checked: Layers,
     rows_of: Mapping[str, np.ndarray],
     components: pd.DataFrame,
 ) -> dict[str, pd.DataFrame]:
@@ -879,7 +1075,7 @@ def _coverage(
     return pd.DataFrame(rows).set_index(["circle", "category"])
 
 
-def _confidence(checked: Checked, rows_of: Mapping[str, np.ndarray]) -> pd.DataFrame:
+def _confidence(checked: Layers, rows_of: Mapping[str, np.ndarray]) -> pd.DataFrame:
     fac, table = checked.facilities, checked.preset.table
     src = fac["source_file"] if "source_file" in fac.columns else None
     rows = []
@@ -909,3 +1105,429 @@ def _confidence(checked: Checked, rows_of: Mapping[str, np.ndarray]) -> pd.DataF
             }
         )
     return pd.DataFrame(rows).set_index("category")
+
+
+# --- partitioned runs (planner.scale) ---------------------------------------------------------
+
+
+def assess_partitioned(
+    network: Any,
+    facilities: gpd.GeoDataFrame,
+    blocks: gpd.GeoDataFrame,
+    *,
+    partitions: Any,
+    client: Any = None,
+    workers: int | None = None,
+    **options: Any,
+) -> Assessment:
+    """:func:`assess` split into partitions, each one task on a dask.distributed worker.
+
+    ``options`` are the other keyword arguments of :func:`assess`; ``workers`` sizes the
+    LocalCluster started when ``client`` is None. The inputs are checked on the whole
+    first; straight-line distances are computed on the whole; the per-block step
+    (:func:`assess_part`) runs per partition; roll-ups, targets and components on the
+    merged table. See :mod:`planner.scale` for why nothing reachable is lost.
+    """
+    source = network if isinstance(network, NetworkSource) else None
+    base, by_mode = (None, {}) if source is not None else _networks(network)
+    early: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as early:
+            warnings.simplefilter("always")
+            layers = check_layers(facilities, blocks, **options)
+            if base is not None:
+                _warn_gcj02(layers.facilities, base)
+            run = _plan_run(network, base, source, layers, partitions)
+    except BaseException:
+        _show(early)
+        raise
+    given = _given(network, facilities, blocks, layers, options.get("entrances"))
+    if sum(not p.components_only for p in run.parts) <= 1:  # one partition: in this process
+        whole = source.load(None, run.crs) if source is not None else network
+        return replace(assess(whole, facilities, blocks, **options), inputs=given)
+    _show(early)
+    log(f"assess: {len(run.parts)} partitions, grown by {run.reach:,.0f} m (+ snapping)")
+    t0 = time.perf_counter()
+    with scale.connect(client, workers=workers) as c:
+        results = scale.run_tasks(
+            c,
+            assess_part,
+            ((p.id, partial(_part_input, run, p)) for p in run.parts),
+            total=len(run.parts),
+        )
+    ordered = [results[p.id] for p in run.parts]
+    _record(run, ordered, time.perf_counter() - t0)
+    table = _merged_table(layers, ordered)
+    passes = _merged_passes(layers, ordered, base)
+    for text in dict.fromkeys(t for r in ordered for t in r.warnings):
+        warn(text)
+    tables = roll_ups(table, layers, run.rows_of, component_table(table, layers, passes))
+    nets = {k: _net_for(k, base, by_mode) for k in layers.limits} if base is not None else {}
+    return _assessment(table, tables, layers, nets, _params(layers, base or source), given)
+
+
+def _record(run: _Run, results: Sequence[PartResult], seconds: float) -> None:
+    stats = pd.DataFrame(
+        {
+            "blocks": [len(p.blocks) for p in run.parts],
+            "nodes": [r.nodes for r in results],
+            "seconds": [r.seconds for r in results],
+            "peak_rss": [r.peak_rss for r in results],
+        },
+        index=pd.Index([p.id for p in run.parts], name="partition"),
+    )
+    scale.last_run = scale.RunStats(stats, run.reach, seconds)
+    log(
+        f"assess: {len(results)} partitions in {seconds:.1f} s ({stats['seconds'].sum():.1f} s "
+        f"of tasks), largest {stats['nodes'].max():,} nodes, worker peak "
+        f"{stats['peak_rss'].max() / 2**20:,.0f} MB"
+    )
+
+
+def _show(recorded: Sequence[warnings.WarningMessage]) -> None:
+    """Show warnings recorded meanwhile (planner's attributed to the caller's code)."""
+    for w in recorded:
+        if issubclass(w.category, PlannerWarning):
+            warn(str(w.message))
+        else:
+            warnings.warn(w.message, w.category, stacklevel=3)
+
+
+@dataclass
+class _Run:
+    """A partitioned run planned on the driver (:func:`_plan_run`)."""
+
+    network: Any
+    source: NetworkSource | None
+    layers: Layers
+    crs: Any
+    parts: list[scale.Partition]
+    reach: float
+    rows_of: dict[str, np.ndarray]
+    line: dict[str, np.ndarray]
+    fac_xy: tuple[np.ndarray, np.ndarray]
+    gate_block: np.ndarray | None
+    settings: dict[str, Any]
+
+
+def _plan_run(
+    network: Any, base: Network | None, source: NetworkSource | None, layers: Layers, spec: Any
+) -> _Run:
+    """The partitions of a run, their areas and what every task shares."""
+    ll = layers.access.geometry.to_crs("EPSG:4326")
+    with np.errstate(invalid="ignore"):
+        crs = scale.run_crs(network, ll.x.to_numpy(), ll.y.to_numpy())
+    bx, by = _metric_xy(layers.access.geometry, crs)
+    fx, fy = _metric_xy(layers.facilities.geometry, crs)
+    rows_of = facility_rows(layers)
+    given = source.fastest_kph if source is not None else None
+    by_mode = dict(network) if isinstance(network, Mapping) else {}
+    speeds = {
+        k: scale.fastest_kph(k, _net_for(k, base, by_mode) if base is not None else None, given)
+        for k in layers.limits
+    }
+    reach = scale.reach_m(layers.limits, speeds)
+    pts = np.column_stack([np.r_[bx, fx], np.r_[by, fy]])
+    pts = pts[np.isfinite(pts).all(axis=1)]
+    if base is not None:
+        pts = np.r_[pts, [[base.x.min(), base.y.min()], [base.x.max(), base.y.max()]]]
+    extent = (*pts.min(axis=0), *pts.max(axis=0)) if len(pts) else (0.0, 0.0, 1.0, 1.0)
+    areas = scale.partition_areas(spec, crs=crs, extent=extent, communities=layers.communities)
+    owner = scale.assign_blocks(bx, by, areas)
+    gate_block, gates = _gates(layers, crs)
+    is_grid = isinstance(spec, str) and spec.strip().lower().startswith("grid")
+    parts = scale.plan_partitions(
+        areas,
+        owner,
+        (bx, by),
+        reach_m=reach,
+        snap_m=float(settings.max_snap_m),
+        keep_empty=is_grid,
+        gates=gates,
+    )
+    return _Run(
+        network=network,
+        source=source,
+        layers=layers,
+        crs=crs,
+        parts=parts,
+        reach=reach,
+        rows_of=rows_of,
+        line=line_metres((bx, by), (fx, fy), rows_of, layers.needed),
+        fac_xy=(fx, fy),
+        gate_block=gate_block,
+        settings=_worker_settings(),
+    )
+
+
+def _worker_settings() -> dict[str, Any]:
+    """The driver's settings for the tasks; the engine on one thread per task unless
+    ``settings.threads`` says otherwise (the partitions are the unit of parallelism)."""
+    snapshot = scale.settings_snapshot()
+    if "threads" in snapshot and snapshot["threads"] is None:
+        snapshot["threads"] = 1
+    return snapshot
+
+
+def _metric_xy(geoms: gpd.GeoSeries, crs: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Metric x, y of points as :meth:`Network.to_metric` computes them (NaN: none)."""
+    values = geoms.to_numpy()
+    ok = (shapely.get_type_id(values) == shapely.GeometryType.POINT) & ~shapely.is_empty(values)
+    x = np.full(len(values), np.nan)
+    y = np.full(len(values), np.nan)
+    x[ok], y[ok] = shapely.get_x(values[ok]), shapely.get_y(values[ok])
+    src = pyproj.CRS.from_user_input(geoms.crs)
+    if not src.equals(pyproj.CRS.from_user_input(crs)):
+        tr = pyproj.Transformer.from_crs(src, crs, always_xy=True)
+        x, y = (np.asarray(a, dtype=np.float64) for a in tr.transform(x, y))
+    return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+
+
+def _gates(
+    layers: Layers, crs: Any
+) -> tuple[np.ndarray | None, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+    """Per entrance the position of its block, and (block, x, y) of the gates."""
+    ent = layers.entrances
+    if ent is None or len(ent) == 0:
+        return None, None
+    ent = check_gdf(ent, "entrances")
+    if "block" not in ent.columns:
+        msg = (
+            "entrances needs a 'block' column holding, for each entrance, the index label "
+            f"of the block it opens; columns present: {list(ent.columns)}. "
+            "planner.block_entrances(blocks, gates) builds it."
+        )
+        raise MissingColumnError(msg)
+    block = layers.blocks.index.get_indexer(ent["block"])
+    if (block < 0).any():
+        bad = ent["block"][block < 0].unique()[:5].tolist()
+        msg = (
+            f"{int((block < 0).sum())} entrances name blocks that are not in blocks (e.g. "
+            f"{bad}); their 'block' values must be index labels of the blocks."
+        )
+        raise InputError(msg)
+    gx, gy = _metric_xy(ent.geometry, crs)
+    return block, (block, gx, gy)
+
+
+@dataclass
+class Part:
+    """What one partition's task receives (:func:`assess_part`); built on the driver."""
+
+    id: str
+    network: Any
+    source: NetworkSource | None
+    area: Any
+    crs: Any
+    reach: float
+    layers: Layers
+    facility_pos: np.ndarray
+    line: dict[str, np.ndarray]
+    settings: dict[str, Any]
+    first: bool
+
+
+def _part_input(run: _Run, p: scale.Partition) -> Part:
+    """A partition's rows of blocks, facilities and gates, and its network (cut)."""
+    layers = run.layers
+    fx, fy = run.fac_xy
+    fac_pos = np.flatnonzero(shapely.intersects_xy(p.facility_area, fx, fy))
+    blk = layers.blocks.iloc[p.blocks].set_axis(pd.Index(p.blocks), axis=0)
+    ent = None
+    if run.gate_block is not None and layers.entrances is not None:
+        mine = np.isin(run.gate_block, p.blocks)
+        ent = layers.entrances.iloc[np.flatnonzero(mine)].assign(block=run.gate_block[mine])
+    network = None
+    if run.source is None:
+        net = run.network
+        network = (
+            {m: n.clip(p.network_area) for m, n in net.items()}
+            if isinstance(net, Mapping)
+            else net.clip(p.network_area)
+        )
+    part_layers = replace(
+        layers,
+        facilities=layers.facilities.iloc[fac_pos],
+        blocks=blk,
+        communities=None,
+        entrances=ent,
+        access=gpd.GeoDataFrame(geometry=origin_points(blk), index=blk.index),
+    )
+    return Part(
+        id=p.id,
+        network=network,
+        source=run.source,
+        area=p.network_area,
+        crs=run.crs,
+        reach=p.reach_m,
+        layers=part_layers,
+        facility_pos=fac_pos,
+        line={cat: d[p.blocks] for cat, d in run.line.items()},
+        settings=run.settings,
+        first=p is run.parts[0],
+    )
+
+
+@dataclass
+class PartResult:
+    """What one partition's task returns: its blocks' columns (indexed by position in
+    the whole), per mode their snapping and street pieces, its facilities' snapping,
+    the warnings it raised, its time and its process's peak memory."""
+
+    id: str
+    columns: pd.DataFrame
+    snapped: dict[EngineKey, np.ndarray]
+    pieces: dict[EngineKey, Pieces]
+    facility_pos: np.ndarray
+    facility_ok: np.ndarray | None
+    warnings: list[str]
+    seconds: float
+    peak_rss: int
+    nodes: int
+
+
+def assess_part(part: Part) -> PartResult:
+    """The per-block steps of :func:`assess` on one partition (runs on a worker).
+
+    Reads the partition's network (when it comes from a :class:`NetworkSource`), then
+    facility rows, engine passes and the per-block table of its blocks, with the
+    settings of the driver. Warnings are returned, not shown: the driver shows each
+    once.
+    """
+    t0 = time.perf_counter()
+    with scale.applied(part.settings), warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        network = part.network
+        if network is None and part.source is not None:
+            network = part.source.load(part.area, part.crs)
+        base, by_mode = _networks(network)
+        if part.source is not None:
+            _check_fastest(part, base)
+        checked = Checked(base=base, by_mode=by_mode, **_fields(part.layers))
+        if part.first and part.source is not None:
+            _warn_gcj02(checked.facilities, base)
+        rows = facility_rows(checked)
+        passes = engine_passes(checked, rows, part=True)
+        table = block_table(checked, passes.values, part.line)
+    texts = [str(w.message) for w in seen if issubclass(w.category, PlannerWarning)]
+    return PartResult(
+        id=part.id,
+        columns=pd.DataFrame(table.drop(columns=list(checked.blocks.columns))),
+        snapped=passes.snapped,
+        pieces=passes.pieces,
+        facility_pos=part.facility_pos,
+        facility_ok=passes.facility_ok,
+        warnings=texts,
+        seconds=time.perf_counter() - t0,
+        peak_rss=scale.peak_rss_bytes(),
+        nodes=base.n_nodes,
+    )
+
+
+def _check_fastest(part: Part, net: Network) -> None:
+    """A network read per partition must be no faster than its buffer assumed."""
+    for key, limit in part.layers.limits.items():
+        if key.distance or key.speed_kph is not None or net.n_edges == 0:
+            continue
+        kph = scale.loaded_kph(net, key)
+        if limit * kph / 3.6 > part.reach + 1e-9:
+            msg = (
+                f"streets in mode {key.mode} reach {kph:g} km/h here, faster than the "
+                f"partition buffer assumed ({part.reach * 3.6 / limit:g} km/h); give "
+                f"NetworkSource(..., fastest_kph={math.ceil(kph)})."
+            )
+            raise InputError(msg)
+
+
+def _merged_table(layers: Layers, results: Sequence[PartResult]) -> gpd.GeoDataFrame:
+    """The blocks with the columns the partitions computed, in the blocks' order."""
+    blk = layers.blocks
+    cols = pd.concat([r.columns for r in results if len(r.columns)]).sort_index()
+    if len(cols) != len(blk) or not (cols.index.to_numpy() == np.arange(len(blk))).all():
+        msg = "a partitioned run lost or repeated blocks; please report this as a bug."
+        raise RuntimeError(msg)
+    cols.index = blk.index
+    out = pd.concat([blk, cols], axis=1)
+    return gpd.GeoDataFrame(out, geometry=blk.geometry.name, crs=blk.crs)
+
+
+def _merged_passes(layers: Layers, results: Sequence[PartResult], base: Network | None) -> Passes:
+    """Snapping, components and links of the whole, from the partitions' pieces."""
+    n = len(layers.blocks)
+    out = Passes({}, {}, {}, {}, {})
+    pairs = set(value_pairs(layers.circles, layers.key_of))
+    for key in layers.limits:
+        pos = [r.columns.index.to_numpy() for r in results]
+        pieces = [r.pieces.get(key, Pieces.none()) for r in results]
+        glob, out.components[key] = scale.merge_components([(p.nodes, p.labels) for p in pieces])
+        out.snapped[key] = np.zeros(n, dtype=bool)
+        for r, at in zip(results, pos, strict=True):
+            if key in r.snapped:
+                out.snapped[key][at] = r.snapped[key]
+        for cat in (c for c in layers.needed if (c, key) in pairs):
+            held = np.unique(
+                np.concatenate(
+                    [g[p.held[cat]] for g, p in zip(glob, pieces, strict=True) if cat in p.held]
+                    or [np.zeros(0, dtype=np.int64)]
+                )
+            )
+            linked = np.zeros(n, dtype=bool)
+            for g, p, at in zip(glob, pieces, pos, strict=True):
+                hit = np.isin(g[p.on], held)
+                linked[at[p.owner[hit]]] = True
+            out.linked[(cat, key)] = linked
+    _warn_off_network(layers, results, out)
+    return out
+
+
+def _warn_off_network(layers: Layers, results: Sequence[PartResult], passes: Passes) -> None:
+    """The single run's warning about points off the streets, counted on the whole."""
+    key = next(iter(layers.limits))
+    seen = np.zeros(len(layers.facilities), dtype=bool)
+    ok = np.zeros(len(layers.facilities), dtype=bool)
+    for r in results:
+        if r.facility_ok is not None:
+            seen[r.facility_pos] = True
+            ok[r.facility_pos] |= r.facility_ok
+    geo = layers.facilities.geometry
+    seen |= (geo.isna() | geo.is_empty).to_numpy()  # no point: off the streets, as in one run
+    mode = cast(Network, SimpleNamespace(mode=key.mode))  # the warning names the mode only
+    warn_unsnapped(_as_snaps(ok[seen]), _as_snaps(passes.snapped[key]), 0, mode)
+
+
+def _as_snaps(ok: np.ndarray) -> SnapResult:
+    """Snapped or not, per point, as a SnapResult (one entry each)."""
+    n = len(ok)
+    nan = np.full(n, np.nan)
+    return SnapResult(
+        owner=np.arange(n, dtype=np.int64),
+        street=np.where(ok, 0, -1).astype(np.int64),
+        offset=nan,
+        connector=np.where(ok, 0.0, np.inf),
+        x=nan,
+        y=nan,
+        n_points=n,
+    )
+
+
+# --- the roll-ups in parts (an incremental what-if recomputes the circles that changed) ---
+
+
+def circle_roll_ups(
+    table: pd.DataFrame, circles: list[Circle], key_of: Mapping[str, EngineKey]
+) -> dict[str, pd.DataFrame]:
+    """The rows of some circles in ``summary`` (without the components columns),
+    ``by_community``, ``by_street``, ``by_setting`` and ``coverage``, as :func:`roll_ups`
+    computes them."""
+    return {
+        "summary": _summary(table, circles, key_of),
+        "by_community": _rollup(table, circles, "community"),
+        "by_street": _rollup(table, circles, "street"),
+        "by_setting": _rollup(table, circles, "setting"),
+        "coverage": _coverage(table, circles, key_of),
+    }
+
+
+def confidence_table(checked: Checked, rows_of: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """The ``confidence`` rows of the categories ``checked.circles`` need (see roll_ups)."""
+    return _confidence(checked, rows_of)

@@ -284,7 +284,15 @@ class Assessment:
 
     def network_for(self, cid: str) -> Network:
         """The network (mode and speed) the circle was assessed on."""
-        return self.networks[self.engine_key(cid)]
+        key = self.engine_key(cid)
+        if key not in self.networks:
+            msg = (
+                f"this assessment holds no network for circle {cid!r}: it was run in "
+                "partitions that each read their own streets (a NetworkSource). Load the "
+                "network (planner.load_network) to site stations or draw isochrones."
+            )
+            raise InputError(msg)
+        return self.networks[key]
 
     def _repr_html_(self) -> str:
         return summary_html(self)

@@ -1,6 +1,6 @@
 """Command line: ``planner <command>`` or ``python -m planner <command>``.
 
-Commands: demo, init, run, site, report, presets. Exit status 0 on success; 1 with a
+Commands: demo, init, run, site, report, explore, presets. Exit status 0 on success; 1 with a
 one-line reason on bad input (a planner.errors exception: the plan and the output folder
 are checked before any work starts), or on an unexpected error (one line asking for a
 report, the traceback saved to ``planner-error.log`` in the output folder); 2 on usage
@@ -115,6 +115,10 @@ class _Steps:
             self.bar.update(1)
         self.started = True
         self.bar.set_description_str(name)
+
+    def partition(self, done: int, total: int, _pid: str) -> None:
+        """A partition of a partitioned assessment finished ([scale] in a plan)."""
+        self.bar.set_description_str(f"assessment {done}/{total}")
 
     def close(self, *, done: bool = True) -> None:
         if self.started and done:
@@ -302,10 +306,10 @@ def _cmd_run(s: Session) -> None:
     from .outputs.bundle import summary_table
     from .plan import check_output_folder, load_plan, run_plan
 
-    plan = load_plan(s.args.plan, out=s.args.out)
+    plan = load_plan(s.args.plan, out=s.args.out, flags=_scale_flags(s.args))
     s.out = check_output_folder(plan)
     with s.steps(7) as steps:
-        res = run_plan(plan, step=steps)
+        res = run_plan(plan, step=steps, progress_to=steps.partition)
     s.say(summary_table(res["assessment"], plan.lang).to_string())
     if res["siting"] is not None:
         s.say(repr(res["siting"]))
@@ -317,6 +321,7 @@ def _cmd_site(s: Session) -> None:
 
     a = s.args
     flags = {"circle": a.circle, "k": a.k, "target": a.target, "solver": a.solver}
+    flags |= _scale_flags(a)
     plan = load_plan(a.plan, flags=flags, out=a.out, needs=("siting",))
     s.out = out = check_output_folder(plan)
     with s.steps(6) as steps, plan_settings(plan):
@@ -338,7 +343,12 @@ def _assessed(plan: Any, steps: _Steps) -> Any:
 
     inputs = load_inputs(plan, steps)
     steps("assessment")
-    return assess_plan(plan, inputs)
+    return assess_plan(plan, inputs, steps.partition)
+
+
+def _scale_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """--scheduler and --workers, for the plan's [scale] section."""
+    return {"scheduler": args.scheduler, "workers": args.workers}
 
 
 def _cmd_report(s: Session) -> None:
@@ -346,7 +356,7 @@ def _cmd_report(s: Session) -> None:
     from .plan import check_output_folder, load_plan, plan_settings
 
     a = s.args
-    plan = load_plan(a.plan, flags={"lang": a.lang}, needs=("communities",))
+    plan = load_plan(a.plan, flags={"lang": a.lang, **_scale_flags(a)}, needs=("communities",))
     s.out = out = check_output_folder(plan, Path(a.out) if a.out else plan.out / "reports")
     with s.steps(5) as steps, plan_settings(plan):
         assessment = _assessed(plan, steps)
@@ -354,6 +364,39 @@ def _cmd_report(s: Session) -> None:
         written = write_report(assessment, a.community, out, lang=plan.lang)
     n = len(written) if isinstance(written, list | tuple) else 1
     s.say(f"wrote {n} report file(s) to {out}")
+
+
+def _cmd_explore(s: Session) -> None:
+    from .explorer import needs_extra
+
+    needs_extra("server")
+    from .explorer.server import serve
+    from .explorer.session import Session as WhatIf
+    from .plan import check_output_folder, load_plan, plan_settings, site_plan
+
+    a = s.args
+    plan = load_plan(a.plan, flags={"lang": a.lang}, out=a.out)
+    s.out = out = check_output_folder(plan)
+    with s.steps(6) as steps, plan_settings(plan):
+        assessment = _assessed(plan, steps)
+        steps("siting")  # the plan's [siting] sites are shown as proposals
+        proposals = site_plan(plan, assessment) if plan.section("siting") else None
+        steps("explorer")
+        what_if = WhatIf(assessment, out=out, lang=plan.lang, proposals=proposals)
+
+    def ready(url: str) -> None:
+        s.say(
+            f"planner explore: {url} (on 127.0.0.1 only; Ctrl-C to stop); variants are saved "
+            f"in {out / 'variants'}"
+        )
+        sys.stdout.flush()
+
+    title = f"planner explore · {plan.path.stem}"
+    try:
+        with plan_settings(plan):
+            serve(what_if, port=a.port, open_browser=not a.no_browser, title=title, ready=ready)
+    except KeyboardInterrupt:
+        s.say(f"planner explore: stopped; {len(what_if.variants)} variants saved.")
 
 
 def _cmd_presets(s: Session) -> None:
@@ -412,6 +455,18 @@ def _init_arguments(p: argparse.ArgumentParser) -> None:
 def _plan_arguments(p: argparse.ArgumentParser, out: str) -> None:
     p.add_argument("plan", help="the plan file (TOML)")
     p.add_argument("--out", help=f"output folder (default: {out})")
+    cluster = p.add_mutually_exclusive_group()
+    cluster.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the plan's [scale] partitions on this dask scheduler (tcp://host:8786)",
+    )
+    cluster.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="run the plan's [scale] partitions on a local cluster of N worker processes",
+    )
 
 
 def _run_arguments(p: argparse.ArgumentParser) -> None:
@@ -434,6 +489,15 @@ def _site_arguments(p: argparse.ArgumentParser) -> None:
 def _report_arguments(p: argparse.ArgumentParser) -> None:
     _plan_arguments(p, "<outputs folder>/reports")
     p.add_argument("--community", help="community name (default: all)")
+    p.add_argument("--lang", choices=["zh", "en"], help="replaces the plan's [outputs] lang")
+
+
+def _explore_arguments(p: argparse.ArgumentParser) -> None:
+    _plan_arguments(p, "the plan's [outputs] folder; variants go to <out>/variants")
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    p.add_argument(
+        "--no-browser", action="store_true", help="do not open the default browser (print the URL)"
+    )
     p.add_argument("--lang", choices=["zh", "en"], help="replaces the plan's [outputs] lang")
 
 
@@ -486,6 +550,17 @@ COMMANDS: dict[str, Command] = {
         "write one-community-one-plan reports",
         "Assess a plan and write the 一社区一规划 report of one community, or of all "
         "communities with an index page.",
+    ),
+    "explore": Command(
+        _cmd_explore,
+        _explore_arguments,
+        "place stations by hand in the browser and see coverage change",
+        "Assess a plan and open a local page (127.0.0.1 only) to place stations by hand: "
+        "click the map (or a site the plan's [siting] proposes) to add a station and tick "
+        "its services, click a station or facility to remove it; coverage per circle and "
+        "targets per community update at once; undo; "
+        "save variants (stations as GeoPackage and CSV, and the community's report) and "
+        "compare them side by side. Needs the explore extra (pip install 'planner[explore]').",
     ),
     "presets": Command(
         _cmd_presets,

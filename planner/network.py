@@ -218,6 +218,81 @@ class Network:
             _cache=self._cache,
         )
 
+    def clip(self, area: Any, *, crs: Any = None) -> Network:
+        """The streets that touch ``area``, whole, with their nodes: a network of its own.
+
+        Every edge whose polyline intersects ``area`` is kept with its geometry, length
+        and tags unchanged, and so is every edge joining the same two nodes (a mode
+        merges such parallel edges into one street); nothing is cut at the boundary.
+        The metric CRS, mode and source stay those of this network, so travel times on
+        the clipped network equal the whole network's for every trip that stays inside
+        ``area`` (``planner.scale`` relies on it).
+
+        Parameters
+        ----------
+        area
+            A shapely geometry, in ``crs``.
+        crs
+            The CRS of ``area``; default: this network's metric CRS (``self.crs``).
+
+        Returns
+        -------
+        Network
+            The clipped network (its mode graphs are built on first use); it may hold no
+            edge when none touches ``area``.
+        """
+        if crs is not None and not pyproj.CRS.from_user_input(crs).equals(self.crs):
+            to = pyproj.Transformer.from_crs(crs, self.crs, always_xy=True)
+            area = shapely.transform(area, lambda xy: np.column_stack(to.transform(*xy.T)))
+        ptr = self.coord_ptr
+        starts = ptr[:-1]
+        xs, ys = self.coords[:, 0], self.coords[:, 1]
+        box = shapely.bounds(area)
+        near = (
+            (
+                (np.maximum.reduceat(xs, starts) >= box[0])
+                & (np.minimum.reduceat(xs, starts) <= box[2])
+                & (np.maximum.reduceat(ys, starts) >= box[1])
+                & (np.minimum.reduceat(ys, starts) <= box[3])
+            )
+            if self.n_edges
+            else np.zeros(0, dtype=bool)
+        )
+        cand = np.flatnonzero(near)
+        counts = ptr[cand + 1] - ptr[cand]
+        pos = np.repeat(ptr[cand] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        lines = shapely.linestrings(
+            self.coords[pos], indices=np.repeat(np.arange(len(cand)), counts)
+        )
+        shapely.prepare(area)
+        keep = np.zeros(self.n_edges, dtype=bool)
+        keep[cand[shapely.intersects(area, lines)]] = True
+        pair = np.minimum(self.edges_u, self.edges_v) * self.n_nodes + np.maximum(
+            self.edges_u, self.edges_v
+        )
+        rows = np.flatnonzero(keep | np.isin(pair, pair[keep]))
+        nodes = np.unique(np.concatenate([self.edges_u[rows], self.edges_v[rows]]))
+        counts = ptr[rows + 1] - ptr[rows]
+        pos = np.repeat(ptr[rows] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        new_ptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(counts, out=new_ptr[1:])
+        return Network(
+            node_ids=self.node_ids[nodes],
+            x=self.x[nodes],
+            y=self.y[nodes],
+            edges_u=np.searchsorted(nodes, self.edges_u[rows]).astype(np.int64),
+            edges_v=np.searchsorted(nodes, self.edges_v[rows]).astype(np.int64),
+            length=self.length[rows],
+            coords=self.coords[pos],
+            coord_ptr=new_ptr,
+            tags=self.tags.iloc[rows].reset_index(drop=True),
+            directed_rows=self.directed_rows,
+            crs=self.crs,
+            input_crs=self.input_crs,
+            spec=self.spec,
+            source=self.source,
+        )
+
     # --- properties ----------------------------------------------------------------
 
     @property

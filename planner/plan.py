@@ -19,6 +19,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import tomllib
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -39,6 +40,7 @@ from .modes import modes
 from .network import load_network
 from .outputs.bundle import write_outputs
 from .rules import PRESETS, load_preset
+from .scale import NAMED, Progress, connect, grid_km, progress
 from .siting import site
 from .sources.blocks import block_entrances, derive_blocks, read_blocks, read_communities
 from .sources.community_tables import join_community_table, read_community_table
@@ -164,6 +166,26 @@ def _labels_or_file(value: Any) -> str | None:
     return None if ok else "must be a polygon file, or candidate labels (a list)"
 
 
+def _partitions(value: Any) -> str | None:
+    text = 'must be "communities", "streets", "grid:<km>" (e.g. "grid:10") or a polygon file'
+    if not isinstance(value, str) or not value.strip():
+        return text
+    if value.strip().lower().startswith("grid"):
+        try:
+            grid_km(value)
+        except InputError:
+            return 'must be "grid:<km>" with a side above 0 in km, e.g. "grid:10"'
+        return None
+    if value in NAMED or value.lower().endswith(SPATIAL_SUFFIXES):
+        return None
+    return f"{text}.{closest(value, [*NAMED, 'grid:10'])}"
+
+
+def _scheduler(value: Any) -> str | None:
+    ok = isinstance(value, str) and re.fullmatch(r"([a-z]+://)?[^\s:/]+:\d{1,5}", value.strip())
+    return None if ok else 'must be a scheduler address, e.g. "tcp://10.0.0.5:8786"'
+
+
 def _circles(value: Any) -> str | None:
     ok = isinstance(value, list) and value and all(isinstance(v, str | Mapping) for v in value)
     return None if ok else 'must be a list of circle ids, e.g. ["urban_15min_life"]'
@@ -244,6 +266,11 @@ CHECKS: dict[str, dict[str, Check]] = {
         "candidates": _text,
         "exclude": _labels_or_file,
     },
+    "scale": {
+        "partitions": _partitions,
+        "scheduler": _scheduler,
+        "workers": _whole("worker processes", "4"),
+    },
     "outputs": {
         "folder": _text,
         "formats": _formats,
@@ -277,6 +304,8 @@ FLAGS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "target": ("siting", "target", ("k",)),
     "solver": ("siting", "solver", ()),
     "lang": ("outputs", "lang", ()),
+    "scheduler": ("scale", "scheduler", ("workers",)),
+    "workers": ("scale", "workers", ("scheduler",)),
 }
 
 
@@ -405,6 +434,7 @@ def _input_paths(plan: Plan) -> list[tuple[str, str]]:
         "communities": ("file", "table"),
         "entrances": ("file",),
         "siting": ("candidates", "exclude"),
+        "scale": ("partitions",),
     }
     out = []
     for section, names in keys.items():
@@ -420,7 +450,7 @@ def _input_paths(plan: Plan) -> list[tuple[str, str]]:
 
 
 def _is_path(section: str, key: str, value: str) -> bool:
-    if (section, key) == ("siting", "exclude"):
+    if (section, key) in {("siting", "exclude"), ("scale", "partitions")}:
         return value.lower().endswith(SPATIAL_SUFFIXES)
     return bool(value.strip())
 
@@ -746,6 +776,28 @@ def _siting_rules(plan: Plan, needs: tuple[str, ...]) -> list[str]:
     return []
 
 
+def _scale_rules(plan: Plan, _needs: tuple[str, ...]) -> list[str]:
+    s = plan.section("scale")
+    if not s:
+        return []
+    where = plan.where("scale")
+    if "partitions" not in s:
+        given = next(k for k in ("scheduler", "workers") if k in s)
+        return [
+            f"{plan.at('scale', given, s[given])}: a cluster runs partitions; add [scale] "
+            'partitions = "grid:10" (or "communities", "streets", a polygon file).'
+        ]
+    if "scheduler" in s and "workers" in s:
+        return [f"{where}: give scheduler (a running cluster) or workers (a local one), not both."]
+    if s["partitions"] in NAMED and not plan.section("communities").get("file"):
+        return [
+            f"{plan.at('scale', 'partitions', s['partitions'])}: needs [communities] file = "
+            "'...' (社区/村 boundaries"
+            + (" with a street column)." if s["partitions"] == "streets" else ").")
+        ]
+    return []
+
+
 #: Rules between keys, run once every value has the right type.
 SECTION_RULES: tuple[Callable[[Plan, tuple[str, ...]], list[str]], ...] = (
     _area_rules,
@@ -755,6 +807,7 @@ SECTION_RULES: tuple[Callable[[Plan, tuple[str, ...]], list[str]], ...] = (
     _communities_rules,
     _entrances_rules,
     _siting_rules,
+    _scale_rules,
 )
 
 
@@ -985,8 +1038,11 @@ def _entrances(plan: Plan, blocks: gpd.GeoDataFrame, osm_file: Path | None) -> A
         return block_entrances(blocks, gates, tolerance_m=float(e.get("tolerance_m", 5.0)))
 
 
-def assess_plan(plan: Plan, inputs: Mapping[str, Any]) -> Any:
-    """The plan's assessment."""
+def assess_plan(plan: Plan, inputs: Mapping[str, Any], progress_to: Progress | None = None) -> Any:
+    """The plan's assessment; with [scale] partitions, on a dask cluster.
+
+    ``progress_to(done, total, partition_id)`` is called as each partition finishes.
+    """
     s = plan.section("assessment")
     circles: list[Any] | None = list(s["circles"]) if "circles" in s else None
     custom = s.get("circle", [])
@@ -996,16 +1052,27 @@ def assess_plan(plan: Plan, inputs: Mapping[str, Any]) -> Any:
     preset = s.get("preset", "guangdong_2016")
     if isinstance(preset, str) and preset.endswith(".toml"):
         preset = str(plan.file(preset, "assessment"))
-    return assess(
-        inputs["network"],
-        inputs["facilities"],
-        inputs["blocks"],
-        preset=preset,
-        circles=circles,
-        communities=inputs["communities"],
-        entrances=inputs["entrances"],
-        rules=rules,
-    )
+    options: dict[str, Any] = {
+        "preset": preset,
+        "circles": circles,
+        "communities": inputs["communities"],
+        "entrances": inputs["entrances"],
+        "rules": rules,
+    }
+    args = (inputs["network"], inputs["facilities"], inputs["blocks"])
+    sc = plan.section("scale")
+    if not sc:
+        return assess(*args, **options)
+    parts: Any = sc["partitions"]
+    if _is_path("scale", "partitions", parts):
+        path = plan.need(parts, "scale")
+        with _about(path):
+            parts = read_layer(path, what="partitions")
+    with (
+        connect(sc.get("scheduler"), workers=sc.get("workers")) as client,
+        progress(progress_to or (lambda _done, _total, _pid: None)),
+    ):
+        return assess(*args, partitions=parts, client=client, **options)
 
 
 def site_plan(plan: Plan, a: Any, overrides: Mapping[str, Any] | None = None) -> Any:
@@ -1052,19 +1119,22 @@ def run_plan(
     out: str | Path | None = None,
     step: Callable[[str], None] = lambda _s: None,
     siting: bool = True,
+    progress_to: Progress | None = None,
 ) -> dict[str, Any]:
     """Run a plan: inputs, assessment, siting (if configured), outputs.
 
     The plan and the output folder are checked before any work starts. Planner warnings
     are passed on as they come (to the caller's warning filters and handlers) and also
-    returned, once each, under ``"warnings"``.
+    returned, once each, under ``"warnings"``. ``progress_to`` follows the partitions of
+    a run with [scale] (see :func:`assess_plan`); nothing is written unless every
+    partition finished.
     """
     p = plan if isinstance(plan, Plan) else load_plan(plan)
     folder = check_output_folder(p, out)
     with plan_settings(p), _recorded() as seen:
         inputs = load_inputs(p, step)
         step("assessment")
-        a = assess_plan(p, inputs)
+        a = assess_plan(p, inputs, progress_to)
         s = None
         if siting and p.section("siting"):
             step("siting")
@@ -1142,6 +1212,11 @@ derive = true                    # street blocks with population from OSM buildi
 
 # [entrances]
 # osm = true                     # gates of gated compounds (barrier=gate, entrance=*)
+
+# [scale]                        # whole prefectures and the province: partitions on dask
+# partitions = "grid:10"         # or "communities", "streets", a polygon file of districts
+# scheduler = "tcp://10.0.0.5:8786"   # a running dask cluster (default: a local one)
+# workers = 4                    # or the worker processes of the local cluster
 
 # [siting]
 # circle = "urban_15min_life"

@@ -28,6 +28,7 @@ def grid_raw(
     seed: int = 0,
     origin: tuple[float, float] = (400_000.0, 2_540_000.0),
     crs: str = "EPSG:32650",
+    bbox: tuple[float, float, float, float] | None = None,
 ) -> RawNetwork:
     """A grid-like street network of about ``n_nodes`` nodes as a RawNetwork.
 
@@ -47,37 +48,66 @@ def grid_raw(
         Random seed.
     origin, crs
         Where the grid lies (default: Guangzhou, UTM zone 50N).
+    bbox
+        (xmin, ymin, xmax, ymax) in ``crs``: only the edges whose extent meets this box,
+        with their nodes, exactly as they are in the whole grid (the same random draws),
+        so that a part of a large grid can be built without the rest (every edge that
+        intersects the box is there; a few more near its corners may be).
     """
     rng = np.random.default_rng(seed)
     side = max(2, round(float(np.sqrt(n_nodes))))
+    label = f"synthetic grid ({side * side:,} nodes, seed {seed})"
     ii, jj = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
     ids = (ii * side + jj).ravel()
     jitter = spacing_m * 0.2
     x = origin[0] + ii.ravel() * spacing_m + rng.uniform(-jitter, jitter, ids.size)
     y = origin[1] + jj.ravel() * spacing_m + rng.uniform(-jitter, jitter, ids.size)
-    right = (ii[:-1, :] * side + jj[:-1, :]).ravel()
-    up = (ii[:, :-1] * side + jj[:, :-1]).ravel()
-    u = np.concatenate([right, up])
-    v = np.concatenate([right + side, up + 1])
+    del ii, jj
+    u = np.concatenate(
+        [ids.reshape(side, side)[:-1, :].ravel(), ids.reshape(side, side)[:, :-1].ravel()]
+    )
+    v = np.concatenate([u[: (side - 1) * side] + side, u[(side - 1) * side :] + 1])
     keep = rng.random(u.size) >= drop
     u, v = u[keep], v[keep]
     m = u.size
+    # every draw is made for the whole grid, in the same order, so that a part (bbox) is
+    # exactly the whole's; the arithmetic is done for the edges kept only
+    bend = rng.random(m) < curved
+    amp_all = rng.uniform(-0.25, 0.25, m)
+    cls = rng.choice(len(_CLASSES), size=m, p=_CLASS_P)
+    one_draw = rng.random(m)
+    if bbox is not None:
+        sel = _near_box(x, y, u, v, bbox, 0.25 * spacing_m)
+        u, v, cls = u[sel], v[sel], cls[sel]
+        bend, amp_all, one_draw = bend[sel], amp_all[sel], one_draw[sel]
     mx = (x[u] + x[v]) / 2
     my = (y[u] + y[v]) / 2
-    bend = rng.random(m) < curved
     dx, dy = x[v] - x[u], y[v] - y[u]
     norm = np.hypot(dx, dy)
-    amp = rng.uniform(-0.25, 0.25, m) * spacing_m * bend
+    amp = amp_all * spacing_m * bend
     mx = mx - dy / norm * amp
     my = my + dx / norm * amp
+    highway = _CLASSES[cls]
+    one = (one_draw < oneway) & (highway != "footway")
+    if bbox is not None:
+        ex = np.stack([x[u], x[v], mx])
+        ey = np.stack([y[u], y[v], my])
+        hit = np.flatnonzero(
+            (ex.max(axis=0) >= bbox[0])
+            & (ex.min(axis=0) <= bbox[2])
+            & (ey.max(axis=0) >= bbox[1])
+            & (ey.min(axis=0) <= bbox[3])
+        )
+        u, v, mx, my, highway, one = (a[hit] for a in (u, v, mx, my, highway, one))
+        nodes = np.unique(np.concatenate([u, v]))
+        ids, x, y = ids[nodes], x[nodes], y[nodes]
+        u, v = np.searchsorted(nodes, u), np.searchsorted(nodes, v)
     coords = np.stack(
         [np.column_stack([x[u], y[u]]), np.column_stack([mx, my]), np.column_stack([x[v], y[v]])],
         axis=1,
     )
     geoms = shapely.linestrings(coords)
     length = shapely.length(geoms)
-    highway = rng.choice(_CLASSES, size=m, p=_CLASS_P)
-    one = (rng.random(m) < oneway) & (highway != "footway")
     tags = pd.DataFrame(
         {
             "highway": highway.astype(object),
@@ -88,14 +118,33 @@ def grid_raw(
         node_ids=ids.astype(np.int64),
         node_x=x,
         node_y=y,
-        edges_u=u.astype(np.int64),
-        edges_v=v.astype(np.int64),
+        edges_u=ids[u].astype(np.int64),
+        edges_v=ids[v].astype(np.int64),
         length=length,
         geometry=geoms,
         tags=tags,
         crs=crs,
         directed_rows=False,
-        source=f"synthetic grid ({ids.size:,} nodes, seed {seed})",
+        source=label if bbox is None else f"{label}, part {tuple(map(float, bbox))}",
+    )
+
+
+def _near_box(
+    x: np.ndarray,
+    y: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    bbox: tuple[float, float, float, float],
+    margin: float,
+) -> np.ndarray:
+    """Edges whose end nodes lie within ``margin`` of the box (a bent midpoint strays at
+    most that far from the line between them)."""
+    xu, xv, yu, yv = x[u], x[v], y[u], y[v]
+    return np.flatnonzero(
+        (np.maximum(xu, xv) >= bbox[0] - margin)
+        & (np.minimum(xu, xv) <= bbox[2] + margin)
+        & (np.maximum(yu, yv) >= bbox[1] - margin)
+        & (np.minimum(yu, yv) <= bbox[3] + margin)
     )
 
 

@@ -24,7 +24,12 @@ import planner
 from planner.demo import DEMO_CIRCLES, demo_blocks, demo_communities, demo_data
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-NAMES = ["01_quickstart.ipynb", "02_bring_your_own_data.ipynb", "03_siting.ipynb"]
+NAMES = [
+    "01_quickstart.ipynb",
+    "02_bring_your_own_data.ipynb",
+    "03_siting.ipynb",
+    "04_what_if.ipynb",
+]
 CELL_TIMEOUT_S = 300
 
 
@@ -84,7 +89,12 @@ def run(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str,
     text = "".join(stdout)
     assert "Traceback" not in text + "".join(stderr)
     tag = name.split("_", 1)[0]
-    prefix = {"01": "QUICKSTART_RESULT ", "02": "BYOD_RESULT ", "03": "SITING_RESULT "}[tag]
+    prefix = {
+        "01": "QUICKSTART_RESULT ",
+        "02": "BYOD_RESULT ",
+        "03": "SITING_RESULT ",
+        "04": "WHATIF_RESULT ",
+    }[tag]
     lines = [line for line in text.splitlines() if line.startswith(prefix)]
     assert len(lines) == 1, f"{name} should print one {prefix.strip()} line"
     assert list(work.iterdir()) == [], f"{name} wrote into its working folder"
