@@ -177,7 +177,7 @@ def _test_module_imports(source: str) -> list[tuple[int, str]]:
 
 def test_no_test_module_imports_another() -> None:
     """Shared builders live in conftest.py or plain helper modules (helpers.py, town.py,
-    sharing.py, browser.py), never in a test module another one imports."""
+    sharing.py, browser.py, notebook_runner.py), never in a test module another imports."""
     problems = [
         f"{path.relative_to(ROOT)}:{line} imports the test module {module}"
         for path in sorted(TESTS.rglob("*.py"))
@@ -218,6 +218,12 @@ SHARED_AS_IS = {
     ("test_provenance.py", "plan_text"): "a string",
     ("test_maps.py", "chrome"): "a browser; each visit opens a context of its own",
     ("test_report.py", "chrome"): "a browser; each visit opens a context of its own",
+    ("test_explore_browser.py", "chromium"): "a browser; each test opens its own page",
+    ("test_scale.py", "client"): "a dask LocalCluster and its client (a resource)",
+    ("test_explorer.py", "server"): "a running explorer server; a test that changes its "
+    "session undoes the change",
+    ("reliability/test_whatif.py", "server"): "a running explorer server over a copy; the "
+    "tests only ask it (host and token checks)",
     # the engine engineer's file (issue 16) at the time of writing: its module-scoped
     # two-node Network should become `_net` + a copied(...) fixture like the others
     ("test_travel_times_errors.py", "net"): "a Network no test writes into (to convert)",
@@ -249,6 +255,10 @@ def _fixtures(path: Path) -> list[tuple[ast.FunctionDef, str | None]]:
     return out
 
 
+def _where(path: Path) -> str:
+    return path.relative_to(TESTS).as_posix() if path.is_relative_to(TESTS) else path.name
+
+
 def _sharing_problems(files: list[Path]) -> list[str]:
     problems = []
     private = set()
@@ -258,7 +268,7 @@ def _sharing_problems(files: list[Path]) -> list[str]:
                 continue
             if fn.name.startswith("_"):
                 private.add(fn.name)
-            elif (path.name, fn.name) not in SHARED_AS_IS:
+            elif (_where(path), fn.name) not in SHARED_AS_IS:
                 problems.append(
                     f"{path.name}: {scope}-scoped fixture {fn.name!r} is shared as it is; "
                     f"name it _{fn.name} and give tests copied(...) of it (tests/sharing.py)"
