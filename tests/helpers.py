@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from collections import defaultdict
 
 import geopandas as gpd
@@ -25,6 +26,13 @@ def unavailable(reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"CI must run this test: {reason}")
     pytest.skip(reason)
+
+
+def urls_outside_leaflet(text: str) -> list[str]:
+    """Every URL-like string of a page once its inlined Leaflet is taken out."""
+    from planner.outputs.offline import without_inline_leaflet
+
+    return re.findall(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}[^\s\"'<>)]*", without_inline_leaflet(text))
 
 
 X0, Y0 = 500_000.0, 2_500_000.0  # a spot in UTM zone 50N (Guangzhou)

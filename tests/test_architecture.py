@@ -8,7 +8,9 @@ rule import-linter cannot state: no module imports another module's private name
 from __future__ import annotations
 
 import ast
+import functools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -126,3 +128,188 @@ def test_the_private_rule_is_checked() -> None:
     assert _private_use("planner.access", "planner._snap", "SnapResult") is None
     assert _private_use("planner.access", "planner", "_snap") is None
     assert _private_use("planner.sources.files", "planner.outputs", "_common")
+
+
+# --- the tests' own rules (docs: tests/sharing.py) ------------------------------------------
+
+TESTS = ROOT / "tests"
+
+
+def _is_test_module(dotted: str) -> bool:
+    return dotted.rpartition(".")[2].startswith("test_")
+
+
+def _imported(node: ast.AST) -> list[str]:
+    """The modules an import statement or an import_module("...") call names."""
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names]
+    if isinstance(node, ast.ImportFrom):
+        base = "." * node.level + (node.module or "")
+        return [base, *(f"{base}.{a.name}" for a in node.names)]
+    if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+        name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+        if name in {"import_module", "__import__"} and isinstance(node.args[0].value, str):
+            return [node.args[0].value]
+    return []
+
+
+def _test_module_imports(source: str) -> list[tuple[int, str]]:
+    """(line, module) for every import of a test module (``test_*``) in a source text,
+    including the text of scripts a test writes out and runs (string constants)."""
+    tree = ast.parse(source)
+    cases = {  # strings in @pytest.mark.parametrize are test data, not scripts
+        id(n)
+        for fn in ast.walk(tree)
+        if isinstance(fn, ast.FunctionDef)
+        for deco in fn.decorator_list
+        for n in ast.walk(deco)
+    }
+    found = []
+    for node in ast.walk(tree):
+        lineno = getattr(node, "lineno", 0)
+        found += [(lineno, m.lstrip(".")) for m in _imported(node) if _is_test_module(m)]
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in cases:
+            for m in re.finditer(r"^\s*(?:from|import)\s+([\w.]+)", node.value, re.MULTILINE):
+                if _is_test_module(m.group(1)):
+                    found.append((lineno, m.group(1)))
+    return found
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared builders live in conftest.py or plain helper modules (helpers.py, town.py,
+    sharing.py, browser.py, notebook_runner.py), never in a test module another imports."""
+    problems = [
+        f"{path.relative_to(ROOT)}:{line} imports the test module {module}"
+        for path in sorted(TESTS.rglob("*.py"))
+        for line, module in _test_module_imports(path.read_text(encoding="utf-8"))
+    ]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from test_maps import xss_town\n",
+        "import test_assess_town\n",
+        "from tests.test_maps import LIFE\n",
+        "from .test_maps import LIFE\n",
+        "from . import test_maps\n",
+        "def f():\n    from test_assess_town import town\n",
+        "import importlib\nm = importlib.import_module('test_maps')\n",
+        'SCRIPT = """\nimport sys\nfrom test_maps import xss_town\n"""\n',
+    ],
+)
+def test_the_test_import_rule_catches_each_form(source: str) -> None:
+    assert _test_module_imports(source)
+
+
+def test_the_test_import_rule_passes_helper_modules() -> None:
+    source = (
+        "from town import town, xss_town\nimport helpers\nfrom sharing import copied\n"
+        "from planner.outputs import export\nTEXT = 'from the test_maps module'\n"
+    )
+    assert _test_module_imports(source) == []
+
+
+#: Scoped fixtures that may be shared as they are: an immutable value or an outside
+#: resource no test can change.
+SHARED_AS_IS = {
+    ("conftest.py", "helsinki_pbf"): "a path string",
+    ("test_provenance.py", "plan_text"): "a string",
+    ("test_maps.py", "chrome"): "a browser; each visit opens a context of its own",
+    ("test_report.py", "chrome"): "a browser; each visit opens a context of its own",
+    ("test_explore_browser.py", "chromium"): "a browser; each test opens its own page",
+    ("test_scale.py", "client"): "a dask LocalCluster and its client (a resource)",
+    ("test_explorer.py", "server"): "a running explorer server; a test that changes its "
+    "session undoes the change",
+    ("reliability/test_whatif.py", "server"): "a running explorer server over a copy; the "
+    "tests only ask it (host and token checks)",
+    # the engine engineer's file (issue 16) at the time of writing: its module-scoped
+    # two-node Network should become `_net` + a copied(...) fixture like the others
+    ("test_travel_times_errors.py", "net"): "a Network no test writes into (to convert)",
+}
+
+
+@functools.cache
+def _tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
+@functools.cache
+def _fixtures(path: Path) -> list[tuple[ast.FunctionDef, str | None]]:
+    """(function, scope) of every pytest fixture in a file (scope None: function)."""
+    out = []
+    for node in ast.walk(_tree(path)):
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for deco in node.decorator_list:
+            target = deco.func if isinstance(deco, ast.Call) else deco
+            if ast.unparse(target) not in {"pytest.fixture", "fixture"}:
+                continue
+            scope = None
+            if isinstance(deco, ast.Call):
+                for kw in deco.keywords:
+                    if kw.arg == "scope" and isinstance(kw.value, ast.Constant):
+                        scope = None if kw.value.value == "function" else kw.value.value
+            out.append((node, scope))
+    return out
+
+
+def _where(path: Path) -> str:
+    return path.relative_to(TESTS).as_posix() if path.is_relative_to(TESTS) else path.name
+
+
+def _sharing_problems(files: list[Path]) -> list[str]:
+    problems = []
+    private = set()
+    for path in files:
+        for fn, scope in _fixtures(path):
+            if scope is None:
+                continue
+            if fn.name.startswith("_"):
+                private.add(fn.name)
+            elif (_where(path), fn.name) not in SHARED_AS_IS:
+                problems.append(
+                    f"{path.name}: {scope}-scoped fixture {fn.name!r} is shared as it is; "
+                    f"name it _{fn.name} and give tests copied(...) of it (tests/sharing.py)"
+                )
+    for path in files:
+        scoped = {fn.name for fn, scope in _fixtures(path) if scope is not None}
+        fixtures = {fn.name: fn for fn, _ in _fixtures(path)}
+        for node in ast.walk(_tree(path)):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            takes = {a.arg for a in node.args.args} & private
+            if not takes or node.name in scoped:
+                continue  # a scoped fixture may build on another
+            if node.name not in fixtures:
+                problems.append(f"{path.name}: test {node.name} takes the shared {sorted(takes)}")
+            elif not any(
+                isinstance(n, ast.Call) and ast.unparse(n.func) == "copied" for n in ast.walk(node)
+            ):
+                problems.append(f"{path.name}: fixture {node.name} hands out {sorted(takes)}")
+    return problems
+
+
+def test_scoped_fixtures_are_frozen_and_tests_get_copies() -> None:
+    files = sorted(TESTS.rglob("*.py"))
+    assert _sharing_problems(files) == []
+    scoped = [fn for path in files for fn, scope in _fixtures(path) if scope is not None]
+    assert len(scoped) >= 20  # the rule saw the fixtures it is about
+
+
+def test_the_sharing_rule_catches_a_shared_frame_and_a_leak(tmp_path: Path) -> None:
+    bad = tmp_path / "test_bad.py"
+    bad.write_text(
+        "import pytest\n\n"
+        "@pytest.fixture(scope='module')\ndef frame():\n    return 1\n\n"
+        "@pytest.fixture(scope='module')\ndef _town():\n    return 2\n\n"
+        "@pytest.fixture\ndef town(_town):\n    return _town\n\n"
+        "def test_x(_town):\n    assert _town\n",
+        encoding="utf-8",
+    )
+    problems = _sharing_problems([bad])
+    assert len(problems) == 3, problems
+    assert "'frame' is shared as it is" in problems[0]
+    assert "fixture town hands out ['_town']" in problems[1]
+    assert "test test_x takes the shared ['_town']" in problems[2]

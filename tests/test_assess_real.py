@@ -9,6 +9,7 @@ import pandas as pd
 import pyogrio
 import pytest
 from helpers import oracle_times
+from sharing import copied, frozen
 
 import planner
 from planner.rules import load_preset
@@ -23,13 +24,18 @@ URBAN = [
 
 
 @pytest.fixture(scope="module")
-def helsinki_assessment(helsinki_walk, helsinki_pbf):
+def _helsinki_assessment(_helsinki_walk, helsinki_pbf):
     fac = planner.load_facilities(helsinki_pbf)
-    blocks = planner.derive_blocks(helsinki_walk)
+    blocks = planner.derive_blocks(_helsinki_walk)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", planner.errors.PlannerWarning)  # no setting: urban
-        a = planner.assess(helsinki_walk, fac, blocks, circles=URBAN)
-    return a, fac, blocks
+        a = planner.assess(_helsinki_walk, fac, blocks, circles=URBAN)
+    return frozen((a, fac, blocks))
+
+
+@pytest.fixture
+def helsinki_assessment(_helsinki_assessment):
+    return copied(_helsinki_assessment)
 
 
 def test_urban_circles_equal_networkx(helsinki_assessment, helsinki_walk):

@@ -5,17 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from town import LIFE, LIFE_IDS, town
+from sharing import copied, frozen
+from town import LIFE_IDS, town
 
 import planner
 
-__all__ = ["LIFE", "town"]  # other test modules import the town from here too
-
 
 @pytest.fixture(scope="module")
-def result():
+def _result():
     net, fac, blocks, communities = town()
-    return planner.assess(net, fac, blocks, communities=communities)
+    return frozen(planner.assess(net, fac, blocks, communities=communities))
+
+
+@pytest.fixture
+def result(_result):
+    return copied(_result)
 
 
 def col(a, name):
@@ -222,9 +226,20 @@ def test_each_category_and_mode_runs_once(monkeypatch):
 
     monkeypatch.setattr(mod, "category_times", counting)
     net, fac, blocks, communities = town()
-    planner.assess(net, fac, blocks, communities=communities)
-    assert len(calls) == 20 + 4 + 6
-    assert batches == [20 + 4 + 6]
+    a = planner.assess(net, fac, blocks, communities=communities)
+    # one pass per category of each way of travelling, read off the circles themselves:
+    # (mode, speed, time or distance) -> the union of their categories, the longest limit
+    cats: dict[tuple, set[str]] = {}
+    limit: dict[tuple, float] = {}
+    for c in a.circles:
+        key = (c.mode, c.speed_kph, c.distance_m is not None)
+        cats.setdefault(key, set()).update(c.categories)
+        limit[key] = max(limit.get(key, 0.0), c.threshold)
+    assert len(calls) == sum(len(v) for v in cats.values()) == 20 + 4 + 6
+    assert batches == [len(calls)]  # every pass handed to the engine at once
+    by_limit = dict(zip(*np.unique([c[2] for c in calls], return_counts=True), strict=True))
+    assert by_limit == {limit[k]: len(cats[k]) for k in cats}
+    # distance passes run at 1 m/s (3.6 km/h): their seconds are metres
     assert {(m, s, lim) for m, s, lim in calls} == {
         ("walk", 4.0, 1800.0),
         ("walk", 3.6, 5000.0),
@@ -329,33 +344,29 @@ def test_to_files_keeps_block_ids(result, tmp_path):
     assert ids == ["U1", "U2", "R1", "R2", "W1"]
 
     # Index named like a column that repeats it (read_blocks(id=...)): one column, no clash.
+    # (result is this test's own copy of the shared assessment: changing it is safe)
     b = result.blocks
     result.blocks = b.assign(block_id=b.index.to_numpy()).rename_axis("block_id")
-    try:
-        paths = result.to_files(tmp_path / "a", formats=["csv"])
-        path = next(p for p in paths if "_blocks" in p.name)
-        header = pd.read_csv(path, encoding="utf-8-sig", nrows=0).columns.tolist()
-        assert sum(h.startswith("block_id") for h in header) == 1
-        # Same name, different values: both kept, the index renamed.
-        result.blocks = b.assign(block_id=range(5)).rename_axis("block_id")
-        paths = result.to_files(tmp_path / "b", formats=["csv"])
-        path = next(p for p in paths if "_blocks" in p.name)
-        frame = pd.read_csv(path, encoding="utf-8-sig")
-        assert frame["block_id_index"].tolist() == ["U1", "U2", "R1", "R2", "W1"]
-        assert frame["block_id"].tolist() == [0, 1, 2, 3, 4]
-    finally:
-        result.blocks = b
+    paths = result.to_files(tmp_path / "a", formats=["csv"])
+    path = next(p for p in paths if "_blocks" in p.name)
+    header = pd.read_csv(path, encoding="utf-8-sig", nrows=0).columns.tolist()
+    assert sum(h.startswith("block_id") for h in header) == 1
+    # Same name, different values: both kept, the index renamed.
+    result.blocks = b.assign(block_id=range(5)).rename_axis("block_id")
+    paths = result.to_files(tmp_path / "b", formats=["csv"])
+    path = next(p for p in paths if "_blocks" in p.name)
+    frame = pd.read_csv(path, encoding="utf-8-sig")
+    assert frame["block_id_index"].tolist() == ["U1", "U2", "R1", "R2", "W1"]
+    assert frame["block_id"].tolist() == [0, 1, 2, 3, 4]
 
 
 def test_xlsx_keeps_formula_like_text_as_text(result, tmp_path):
     import openpyxl
 
-    b = result.blocks
-    result.blocks = b.assign(note=['=HYPERLINK("http://x","y")', "ok", None, "=1+1", "b"])
-    try:
-        (path,) = result.to_files(tmp_path, formats=["xlsx"])
-    finally:
-        result.blocks = b
+    result.blocks = result.blocks.assign(
+        note=['=HYPERLINK("http://x","y")', "ok", None, "=1+1", "b"]
+    )  # this test's own copy
+    (path,) = result.to_files(tmp_path, formats=["xlsx"])
     sheet = openpyxl.load_workbook(path)["blocks"]
     header = [c.value for c in sheet[1]]
     j = header.index("note") + 1

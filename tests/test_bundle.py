@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_maps import xss_town
+from sharing import copied, frozen
+from town import xss_town
 
 import planner
 from planner.errors import PlannerError
@@ -35,8 +36,13 @@ class Sites:
 
 
 @pytest.fixture(scope="module")
-def town_a():
-    return xss_town()
+def _town_a():
+    return frozen(xss_town())
+
+
+@pytest.fixture
+def town_a(_town_a):
+    return copied(_town_a)
 
 
 def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
@@ -242,7 +248,7 @@ def test_a_kill_between_the_renames_is_undone(tmp_path):
 KILLED_RUN = """
 import os, signal, sys, time
 sys.path.insert(0, {tests!r})
-from test_maps import xss_town
+from town import xss_town
 from planner.outputs import export
 from planner.outputs.bundle import write_outputs
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import shared_file
+from sharing import copied, frozen
 
 import planner
 from planner.errors import InputError
@@ -15,7 +17,13 @@ from planner.rules import categories
 
 
 def test_preset_loads_with_labels():
+    """Every [[category]] of the packaged TOML (read here with tomllib) is loaded."""
+    import tomllib
+    from importlib.resources import files
+
     ct = categories()
+    raw = tomllib.loads(files("planner").joinpath("presets/categories.toml").read_text("utf-8"))
+    assert list(ct.categories) == [c["id"] for c in raw["category"]]
     assert len(ct.categories) >= 35
     for cat in ct.categories.values():
         assert cat.osm_label in {"V", "S", "R", "I"}
@@ -99,15 +107,24 @@ def test_real_amap_pages_parse_and_match():
     path = shared_file("shenzhen_aed_gcj02", "amap_poi_api_pages_shenzhen.tsv")
     rows = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        rows += json.loads(json.loads(line.split("\t")[3]))["pois"]
+        _, asked, _, page = line.split("\t", 3)  # adcode, the typecode searched, page, JSON
+        rows += [{**poi, "asked": asked} for poi in json.loads(json.loads(page))["pois"]]
     df = pd.DataFrame(rows)
     pairs = categories().match_amap(df["typecode"], df["name"], df["type"])
     counts = pairs["category"].value_counts()
-    # the pages are 20 kindergartens, 20 supermarkets, 20 convenience stores and 40 gyms
-    assert counts["kindergarten"] == (df["typecode"] == "141204").sum() == 20
-    assert counts["convenience"] == 20
-    assert counts["supermarket"] >= 19
-    assert counts["sports_hall"] == 40
+    # each category gets every POI of the pages searched with its own typecode (Amap's
+    # table: 141204 幼儿园, 060200 便民商店/便利店, 060400 超级市场, 080111 健身中心)
+    asked = df["asked"].value_counts()
+    searched = {"kindergarten": "141204", "convenience": "060200", "supermarket": "060400"}
+    searched["sports_hall"] = "080111"
+    for cat, code in searched.items():
+        assert counts[cat] == asked[code] > 0, (cat, code)
+    # and the bars (080304, 140 POIs) are no facility of planner's, but for a few that
+    # also carry a restaurant typecode (05xxxx: catering)
+    bars = pairs[df["asked"].to_numpy()[pairs["row"].to_numpy()] == "080304"]
+    second = df["typecode"].str.contains(r"(?:^|\|)05", regex=True).to_numpy()
+    assert set(bars["category"]) == {"catering"}
+    assert set(bars["row"]) <= set(np.flatnonzero(second))
 
 
 def test_user_toml_overrides_and_adds(tmp_path):
@@ -244,11 +261,22 @@ NEWER_EDITION = {"023301", "023500", "033401", "033600", "072101", "110210", "99
 
 
 @pytest.fixture(scope="module")
-def amap_table():
+def _amap_table():
     path = shared_file("amap_typecodes.csv")
     table = pd.read_csv(path, dtype=str, encoding="utf-8")
-    assert len(table) == 864  # the reference copy the allow-list was reviewed against
-    return table
+    # the reference copy the allow-list was reviewed against, as SOURCES.md describes it
+    sources = shared_file("SOURCES.md").read_text(encoding="utf-8")
+    described = re.search(r"(\d+) rows, (\d+) 大类 .*?, (\d+) 中类", sources)
+    assert described is not None
+    rows, big, mid = map(int, described.groups())
+    assert (len(table), table["big_category"].nunique()) == (rows, big)
+    assert table[["big_category", "mid_category"]].drop_duplicates().shape[0] == mid
+    return frozen(table)
+
+
+@pytest.fixture
+def amap_table(_amap_table):
+    return copied(_amap_table)
 
 
 def _covered(code, table):

@@ -34,6 +34,7 @@ import pandas as pd
 import pytest
 import shapely
 from helpers import X0, Y0
+from town import town
 
 import planner
 from planner.rules import load_preset
@@ -288,8 +289,6 @@ def test_missing_columns_and_settings(full):
 
 
 def test_assess_shows_table_targets_beside_spatial_ones(tmp_path):
-    from test_assess_town import town
-
     net, fac, blocks, com = town()
     year = 2020  # assess judges at the plan's end year unless told otherwise
     path = tmp_path / "town.csv"

@@ -16,6 +16,7 @@ import pyproj
 import pytest
 import shapely
 from conftest import shared_file
+from sharing import copied, frozen
 
 import planner
 from planner.errors import InputError, PlannerWarning
@@ -370,10 +371,17 @@ def test_from_wgs84():
 
 
 @pytest.fixture(scope="module")
-def futian_walk():
-    return planner.load_network(
-        shared_file("shenzhen_futian_walk", "shenzhen_futian_osm_all.graphml"), mode="walk"
+def _futian_walk():
+    return frozen(
+        planner.load_network(
+            shared_file("shenzhen_futian_walk", "shenzhen_futian_osm_all.graphml"), mode="walk"
+        )
     )
+
+
+@pytest.fixture
+def futian_walk(_futian_walk):
+    return copied(_futian_walk)
 
 
 def _read_tencent_aed(*names: str) -> tuple[np.ndarray, np.ndarray]:

@@ -19,6 +19,7 @@ import pytest
 import shapely
 from browser import CHROMIUM_FLAGS, chromium_path
 from helpers import unavailable
+from sharing import copied, frozen
 
 import planner
 from planner.errors import PlannerWarning
@@ -29,7 +30,7 @@ CIRCLE = "shopping_5min"
 
 
 @pytest.fixture(scope="module")
-def plan_assessment():
+def _plan_assessment():
     """The example plan assessed here, as the server assesses it."""
     from planner.plan import assess_plan, load_inputs, load_plan, plan_settings
 
@@ -37,7 +38,12 @@ def plan_assessment():
     with warnings.catch_warnings(), plan_settings(plan):
         warnings.simplefilter("ignore", PlannerWarning)
         a = assess_plan(plan, load_inputs(plan))
-    return plan, a
+    return plan, frozen(a)
+
+
+@pytest.fixture
+def plan_assessment(_plan_assessment):
+    return copied(_plan_assessment)
 
 
 @pytest.fixture

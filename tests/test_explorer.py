@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 import shapely
 from helpers import points
+from sharing import copied, frozen
 from town import town
 
 import planner
@@ -26,18 +27,25 @@ from planner.outputs.offline import external_references
 
 
 @pytest.fixture(scope="module")
-def helsinki_a(helsinki_walk, helsinki_pbf):
+def _helsinki_a(_helsinki_walk, helsinki_pbf):
     from planner.demo import DEMO_CIRCLES, demo_blocks, demo_communities
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PlannerWarning)
-        return planner.assess(
-            helsinki_walk,
-            planner.load_facilities(helsinki_pbf),
-            demo_blocks(helsinki_walk),
-            circles=DEMO_CIRCLES,
-            communities=demo_communities(helsinki_walk),
+        return frozen(
+            planner.assess(
+                _helsinki_walk,
+                planner.load_facilities(helsinki_pbf),
+                demo_blocks(_helsinki_walk),
+                circles=DEMO_CIRCLES,
+                communities=demo_communities(_helsinki_walk),
+            )
         )
+
+
+@pytest.fixture
+def helsinki_a(_helsinki_a):
+    return copied(_helsinki_a)
 
 
 def street_points(net, n, seed=0):

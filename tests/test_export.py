@@ -12,7 +12,9 @@ import pandas as pd
 import pyogrio
 import pytest
 from helpers import points
-from test_maps import LIFE, xss_town
+from sharing import copied, frozen
+from town import LIFE_CIRCLE as LIFE
+from town import xss_town
 
 import planner
 from planner.outputs._common import missing_ids, missing_lists
@@ -34,8 +36,13 @@ TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @pytest.fixture(scope="module")
-def town_a():
-    return xss_town()
+def _town_a():
+    return frozen(xss_town())
+
+
+@pytest.fixture
+def town_a(_town_a):
+    return copied(_town_a)
 
 
 def as_lists(a):

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import shapely
 from helpers import X0, Y0, points
+from town import town
 
 import planner
 from planner import hours as hours_mod
@@ -308,8 +309,6 @@ def test_opening_hours_targets_input_missing():
 
 
 def test_assess_reports_opening_hours():
-    from test_assess_town import town
-
     net, fac, blocks, communities = town()
     hours = np.where(
         fac["category"] == "community_service_station",

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pytest
 import shapely
 from browser import Browser, screenshot
-from helpers import X0, Y0, points
-from test_assess_town import town
+from helpers import X0, Y0, points, urls_outside_leaflet
+from sharing import copied, frozen
+from town import BRACES, XSS, town, xss_town
+from town import LIFE_CIRCLE as LIFE
 
 import planner
 from planner.errors import InputError
@@ -30,48 +31,29 @@ from planner.outputs.offline import (
 )
 from planner.sources.coords import from_wgs84
 
-XSS = "<script>alert(1)</script>"
-BRACES = "{{ 7*7 }} {% if 1 %}x{% endif %}"
-LIFE = "urban_15min_life"
+
+@pytest.fixture(scope="module")
+def _town_a():
+    return frozen(xss_town())
 
 
-def xss_town():
-    """The hand-made test town, with named facilities (one a script tag) and sites."""
-    net, fac, blocks, communities = town()
-    fac["name"] = [f"设施{i}" for i in range(len(fac))]
-    extra = points(
-        [(1500, -300), (600, -300)],
-        category=["catering", "housekeeping"],
-        name=[XSS, BRACES],
-    )
-    extra["area_m2"] = np.nan
-    fac = gpd.GeoDataFrame(
-        pd.concat([fac, extra]).reset_index(drop=True), geometry="geometry", crs=fac.crs
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", planner.errors.PlannerWarning)
-        a = planner.assess(net, fac, blocks, communities=communities)
-    sites = points(
-        [(1200, 60), (3300, 80), (7000, 2900)],
-        rank=[1, 2, 3],
-        population_covered=[800.0, 300.0, 50.0],
-        name=["新站 <b>一</b>", "新站二", "新站三"],
-    )
-    return a, sites
+@pytest.fixture
+def town_a(_town_a):
+    return copied(_town_a)
 
 
 @pytest.fixture(scope="module")
-def town_a():
-    return xss_town()
-
-
-@pytest.fixture(scope="module")
-def helsinki_a(helsinki_pbf, helsinki_walk):
+def _helsinki_a(helsinki_pbf, _helsinki_walk):
     fac = planner.load_facilities(helsinki_pbf)
-    blocks = planner.derive_blocks(helsinki_walk)
+    blocks = planner.derive_blocks(_helsinki_walk)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", planner.errors.PlannerWarning)
-        return planner.assess(helsinki_walk, fac, blocks)
+        return frozen(planner.assess(_helsinki_walk, fac, blocks))
+
+
+@pytest.fixture
+def helsinki_a(_helsinki_a):
+    return copied(_helsinki_a)
 
 
 @pytest.fixture(scope="module")
@@ -96,10 +78,6 @@ def expected_facilities(a, circle_id: str) -> dict[str, int]:
         cat: int(np.isin(codes, list(table.members(cat))).sum())
         for cat in a.circle(circle_id).categories
     }
-
-
-def urls_outside_leaflet(text: str) -> list[str]:
-    return re.findall(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}[^\s\"'<>)]*", without_inline_leaflet(text))
 
 
 # --- the file -------------------------------------------------------------------------
@@ -306,9 +284,23 @@ def test_isochrone_layer_from_a_given_frame(town_a):
 
 
 def test_computed_isochrones_by_default(town_a):
+    """One hidden layer per category of the circle, drawn from the network by hand: the
+    recycling points at (2500,5) and F_B (3500,0) are reached within 15 minutes (1,000 m)
+    along the south street from x = 1,500 to 4,500 (drawn 50 m wide); not at x = 1,300 or
+    4,700, nor on the north street."""
     a, _ = town_a
     got = layers(map_assessment(a, circle=LIFE))
-    assert any(r.startswith("isochrones/") for r in got)
+    cats = a.circle(LIFE).categories
+    assert {r for r in got if r.startswith("isochrones/")} == {f"isochrones/{c}" for c in cats}
+    assert all(got[f"isochrones/{c}"].show is False for c in cats)
+    drawn = shapely.union_all(
+        shapely.from_geojson(
+            [json.dumps(f["geometry"]) for f in features(got["isochrones/recycling_point"])]
+        )
+    )
+    probes = points([(1600, 0), (4400, 0), (2500, 40), (1300, 0), (4700, 0), (2500, 3000)])
+    lonlat = probes.to_crs(4326).geometry.to_numpy()
+    assert shapely.contains(drawn, lonlat).tolist() == [True, True, True, False, False, False]
 
 
 def test_community_map_shows_its_blocks(town_a):
@@ -468,6 +460,7 @@ def test_other_external_assets_are_left_out_with_a_warning(town_a):
 
 
 def test_leaflet_from_a_dist_folder(monkeypatch, tmp_path):
+    import base64
     import shutil
 
     import xstatic.pkg.leaflet as xleaflet
@@ -477,13 +470,23 @@ def test_leaflet_from_a_dist_folder(monkeypatch, tmp_path):
     dist = tmp_path / "node_modules" / "leaflet" / "dist"
     shutil.copytree(xleaflet.BASE_DIR, dist)
     (dist.parent / "package.json").write_text('{"name": "leaflet", "version": "1.9.4"}')
+    # marks that exist only in this folder's copy: the assets must be read from it
+    js_mark, css_mark = "/* dist-folder-js-4711 */", ".dist-folder-css-4711 { color: red; }"
+    with (dist / "leaflet.js").open("a", encoding="utf-8") as f:
+        f.write(f"\n{js_mark}\n")
+    with (dist / "leaflet.css").open("a", encoding="utf-8") as f:
+        f.write(f"\n{css_mark}\n")
     monkeypatch.setenv(offline.LEAFLET_DIR_ENV, str(dist))
     offline.leaflet_assets.cache_clear()
     try:
         assets = offline.leaflet_assets()
         assert assets.version == "1.9.4"
-        assert "L.Map" in assets.js or "Map" in assets.js
+        assert js_mark in assets.js and css_mark in assets.css
+        assert "sourceMappingURL" not in assets.js  # the source-map comment is taken out
+        # every image the stylesheet names is inlined from this folder
         assert "url(images/" not in assets.css
+        png = base64.b64encode((dist / "images" / "layers.png").read_bytes()).decode("ascii")
+        assert f'url("data:image/png;base64,{png}")' in assets.css
         monkeypatch.setenv(offline.LEAFLET_DIR_ENV, str(tmp_path))
         offline.leaflet_assets.cache_clear()
         with pytest.raises(planner.errors.PlannerError, match=r"leaflet\.js"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 
 import pytest
-from test_notebooks import run
+from notebook_runner import run
 
 import planner
 from planner.demo import DEMO_CIRCLES, demo_blocks, demo_communities, demo_data

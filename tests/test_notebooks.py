@@ -9,36 +9,15 @@ one line ``<NAME>_RESULT {json}``, and the tests check the values in it.
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
-import sys
 import warnings
-from pathlib import Path
-from typing import Any
 
 import pytest
-from helpers import unavailable
+from notebook_runner import NAMES, NOTEBOOKS, offline_maps, run
 
 import planner
 from planner.demo import DEMO_CIRCLES, demo_blocks, demo_communities, demo_data
-
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-NAMES = [
-    "01_quickstart.ipynb",
-    "02_bring_your_own_data.ipynb",
-    "03_siting.ipynb",
-    "04_what_if.ipynb",
-]
-CELL_TIMEOUT_S = 300
-
-
-def _need(module: str) -> Any:
-    """Import a notebook-runner module; skipped locally when absent, a failure on CI."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        unavailable(f"{module} is not installed; pip install -e '.[dev]'")
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -51,63 +30,6 @@ def test_stored_without_outputs(name):
     for cell in code:
         assert cell["outputs"] == [], f"stored outputs in {name}: {cell['source'][:60]!r}"
         assert cell["execution_count"] is None, f"stored execution count in {name}"
-
-
-def run(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """Execute a notebook; return its cells' outputs as text and the record it prints."""
-    nbformat = _need("nbformat")
-    nbclient = _need("nbclient")
-    _need("ipykernel")
-    spec = tmp_path / "jupyter" / "kernels" / "python3"
-    spec.mkdir(parents=True)
-    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    kernel = {"argv": argv, "display_name": "planner tests", "language": "python"}
-    (spec / "kernel.json").write_text(json.dumps(kernel), encoding="utf-8")
-    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
-    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
-    monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    work = tmp_path / "work"
-    work.mkdir()
-
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    client = nbclient.NotebookClient(
-        nb,
-        timeout=CELL_TIMEOUT_S,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(work)}},
-    )
-    client.execute()  # raises CellExecutionError, with the traceback, if a cell fails
-
-    stdout, stderr, html = [], [], []
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            assert out["output_type"] != "error", f"{name}: {out.get('ename')}: {out.get('evalue')}"
-            if out["output_type"] == "stream":
-                (stdout if out["name"] == "stdout" else stderr).append(out["text"])
-            elif "text/html" in out.get("data", {}):
-                html.append(out["data"]["text/html"])
-    text = "".join(stdout)
-    assert "Traceback" not in text + "".join(stderr)
-    tag = name.split("_", 1)[0]
-    prefix = {
-        "01": "QUICKSTART_RESULT ",
-        "02": "BYOD_RESULT ",
-        "03": "SITING_RESULT ",
-        "04": "WHATIF_RESULT ",
-    }[tag]
-    lines = [line for line in text.splitlines() if line.startswith(prefix)]
-    assert len(lines) == 1, f"{name} should print one {prefix.strip()} line"
-    assert list(work.iterdir()) == [], f"{name} wrote into its working folder"
-    return {
-        "record": json.loads(lines[0][len(prefix) :]),
-        "stderr": "".join(stderr),
-        "html": html,
-    }
-
-
-def offline_maps(html: list[str]) -> list[str]:
-    """Inline map outputs: folium iframes carrying the whole offline page."""
-    return [h for h in html if "<iframe" in h and "leaflet" in h.lower() and len(h) > 100_000]
 
 
 def test_01_quickstart(tmp_path, monkeypatch, helsinki_walk):
@@ -141,15 +63,18 @@ def test_01_quickstart(tmp_path, monkeypatch, helsinki_walk):
     assert len(offline_maps(out["html"])) == 1
 
 
-def test_02_bring_your_own_data(tmp_path, monkeypatch):
+def test_02_bring_your_own_data(tmp_path, monkeypatch, helsinki_walk):
     out = run("02_bring_your_own_data.ipynb", tmp_path, monkeypatch)
     rec = out["record"]
     assert rec["encoding"] == "gb18030"  # the GBK file was detected (GB18030 is its superset)
     assert rec["unmatched"] == 0
     assert {"catering", "supermarket", "kindergarten", "library"} <= set(rec["categories"])
-    assert rec["blocks"] > 20
-    assert rec["population"] > 1000
-    assert len(rec["communities"]) == 4
+    # the demo's blocks, moved to Guangzhou: the same number, residents as whole numbers
+    blocks = demo_blocks(helsinki_walk)
+    assert rec["blocks"] == len(blocks) > 20
+    assert rec["population"] == pytest.approx(blocks["population"].astype(int).sum())
+    # the demo's communities, moved to Guangzhou and read back from a file
+    assert rec["communities"] == demo_communities(helsinki_walk)["community"].tolist()
     assert rec["settings"] == ["urban"]  # 城市
     assert rec["regions"] == ["prd"]  # 珠三角
     # GCJ-02 read as WGS-84: about 600 m off in Guangzhou, and detected

@@ -94,7 +94,9 @@ def test_every_quote_stands_verbatim_in_the_clause_it_names(plan_text):
             assert quote in plan_text, f"{x.id}: not in the plan's text: {quote!r}"
             assert any(quote in parts[c] for c in clauses), f"{x.id}: {quote!r} not in {clauses}"
             checked += 1
-    assert checked >= 30
+    # every V item carries at least one quote (the test above), so at least as many were
+    # checked here: the loop above did run over them
+    assert checked >= sum(x.label == "V" for x in items()) > 0
 
 
 def test_the_check_catches_a_wrong_clause_and_a_paraphrase(plan_text):

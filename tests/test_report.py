@@ -6,11 +6,14 @@ import html
 import re
 import warnings
 
+import docx
 import pytest
 from browser import Browser, screenshot
+from helpers import urls_outside_leaflet
 from playwright.sync_api import Error as PlaywrightError
-from test_assess_town import town
-from test_maps import LIFE, XSS, urls_outside_leaflet, xss_town
+from sharing import copied, frozen
+from town import LIFE_CIRCLE as LIFE
+from town import XSS, town, xss_town
 
 import planner
 from planner.errors import InputError
@@ -20,8 +23,13 @@ from planner.outputs.report import write_report
 
 
 @pytest.fixture(scope="module")
-def town_a():
-    return xss_town()
+def _town_a():
+    return frozen(xss_town())
+
+
+@pytest.fixture
+def town_a(_town_a):
+    return copied(_town_a)
 
 
 @pytest.fixture(scope="module")
@@ -64,24 +72,59 @@ def test_one_community_page(town_a, tmp_path):
     a, sites = town_a
     html_path, docx_path = write_report(a, "东风社区", tmp_path, sites=sites)
     assert html_path == tmp_path / "东风社区.html"
-    assert docx_path == tmp_path / "东风社区.docx" and docx_path.stat().st_size > 10_000
+    assert docx_path == tmp_path / "东风社区.docx"
+    word = docx.Document(str(docx_path))
+    assert [p.text for p in word.paragraphs if p.style.name == "Heading 1"][:1] == ["一、基本情况"]
     page = html_path.read_text(encoding="utf-8")
     for title in ("一、基本情况", "二、现状评估", "三、主要问题", "四、规划项目", "五、实施安排"):
         assert f"<h2>{title}</h2>" in page
-    # profile: 2 blocks, 1,600 residents, 600 households, urban, PRD, 东风街道
+    assert "一社区一规划" in page.split("<body", 1)[1]
+    # profile, by hand: U1 + U2 = 1,600 residents, 400 + 200 = 600 households, urban,
+    # PRD, 东风街道, 2 blocks; each value in its own row (in the page and in Word)
     basic = section(page, "basic")
-    for text in ("1,600", "600", "城市社区", "珠三角地区", "东风街道", "一社区一规划"):
-        assert text in page
-    assert "<td>常住人口(人)</td><td>1,600</td>" in basic.replace("\n", "")
+    facts = dict(re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td></tr>", basic))
+    want = {
+        "社区名称": "东风社区",
+        "所属街道(乡镇)": "东风街道",
+        "城乡类型": "城市社区",
+        "所在区域": "珠三角地区",
+        "常住人口(人)": "1,600",
+        "户数(户)": "600",
+        "地块数(个)": "2",
+    }
+    assert {k: facts.get(k) for k in want} == want
+    assert {
+        r.cells[0].text: r.cells[1].text for r in word.tables[0].rows if r.cells[0].text in want
+    } == want
     # the life circle: 37.5 % inside; U1 (1,000 residents) outside, missing the recycling
     # point; the rural circles are named as not applicable
     status = section(page, "status")
     row = status.split("<td>城市社区15分钟生活圈</td>")[1].split("</tr>")[0]
     assert "37.5%" in row and "1,000" in row and "再生资源回收点" in row
     assert "农村社区半个小时生活圈" in status.split("不适用于本社区")[1]
-    # targets of this community and of its street
-    assert "社区：东风社区" in status and "街道(乡镇)：东风街道" in status
-    assert "未达标" in status and "达标" in status
+    # targets of this community, its street and its blocks, each judged as assess judged
+    # it (test_assess_town checks those by hand): 东风社区 has its station at (1500,20),
+    # 东风街道 no street centre, U2 650 m2 of service floor for 200 households
+    judged = re.findall(
+        r"<tr><td>([^<]*)</td><td>([^<]*)</td>(?:<td[^>]*>[^<]*</td>){3}"
+        r'<td class="status (\w+)">([^<]*)</td>',
+        status,
+    )
+    words = {cls: word for _, _, cls, word in judged}
+    assert words == {"pass": "达标", "fail": "未达标"}
+    per = a.targets_by_unit
+    mine = per[
+        ((per["unit"] == "community") & (per["name"] == "东风社区"))
+        | ((per["unit"] == "street") & (per["name"] == "东风街道"))
+        | ((per["unit"] == "block") & per["name"].isin(["U1", "U2"]))
+    ]
+    assert len(judged) == len(mine)
+    counts = {cls: sum(c == cls for _, _, c, _ in judged) for cls in ("pass", "fail")}
+    assert counts == mine["status"].value_counts().reindex(["pass", "fail"]).to_dict()
+    rows = {(name, unit): cls for name, unit, cls, _ in judged}
+    assert rows[("社区综合服务设施覆盖率", "社区：东风社区")] == "pass"
+    assert rows[("街道(乡镇)综合服务中心覆盖率", "街道(乡镇)：东风街道")] == "fail"
+    assert rows[("新建住宅区社区服务用房配置", "地块：U2")] == "pass"
     # problems: 1,000 residents outside the life circle; no children's home; sports area
     # short by 2.5 m² x 1,600 residents (the community has no sports ground)
     problems = section(page, "problems")
@@ -137,7 +180,17 @@ def test_single_page_to_a_file_path(town_a, tmp_path):
     a, _ = town_a
     path, word = write_report(a, "西村", tmp_path / "x" / "west.html", lang="en")
     assert path.exists() and word == tmp_path / "x" / "west.docx" and word.exists()
-    assert "西村" in path.read_text(encoding="utf-8")
+    page = path.read_text(encoding="utf-8")
+    assert "<h1>西村: one community, one plan (draft)</h1>" in page
+    # 西村 by hand: W1 alone, 100 residents, 30 households, rural east Guangdong
+    facts = dict(re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td></tr>", page))
+    assert [facts[k] for k in ("Community", "Street / township", "Residents", "Households")] == [
+        "西村",
+        "石岗镇",
+        "100",
+        "30",
+    ]
+    assert facts["Blocks"] == "1" and facts["Region"] == "eastern Guangdong"
 
 
 def test_report_errors(town_a, tmp_path):

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from sharing import copied, frozen
 
 import planner
 from planner import scale
@@ -82,7 +83,7 @@ def joined(*raws: RawNetwork) -> RawNetwork:
 
 
 @pytest.fixture(scope="module")
-def area():
+def _area():
     """A generated town of 8 km x 8 km (10,000 nodes) with an island of streets inside
     it holding blocks but no facility, and a far island with neither; facilities sparse
     enough that many blocks' nearest lie across a partition line."""
@@ -124,7 +125,12 @@ def area():
         ],
         crs=net.crs,
     )
-    return net, fac, blocks, communities
+    return frozen((net, fac, blocks, communities))
+
+
+@pytest.fixture
+def area(_area):
+    return copied(_area)
 
 
 def walk_pieces(net):
@@ -145,8 +151,13 @@ def run(net, fac, blocks, communities, **kw):
 
 
 @pytest.fixture(scope="module")
-def single(area):
-    return run(*area)
+def _single(_area):
+    return frozen(run(*_area))
+
+
+@pytest.fixture
+def single(_single):
+    return copied(_single)
 
 
 def assert_same(one, many):

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 import shapely
 from helpers import points
+from sharing import copied, frozen
 from town import town
 
 import planner
@@ -65,14 +66,24 @@ def assert_same(got, want):
 
 
 @pytest.fixture(scope="module")
-def town_inputs():
-    return town()
+def _town_inputs():
+    return frozen(town())
+
+
+@pytest.fixture
+def town_inputs(_town_inputs):
+    return copied(_town_inputs)
 
 
 @pytest.fixture(scope="module")
-def town_a(town_inputs):
-    net, fac, blocks, communities = town_inputs
-    return planner.assess(net, fac, blocks, communities=communities)
+def _town_a(_town_inputs):
+    net, fac, blocks, communities = _town_inputs
+    return frozen(planner.assess(net, fac, blocks, communities=communities))
+
+
+@pytest.fixture
+def town_a(_town_a):
+    return copied(_town_a)
 
 
 def library_at(x, y, label="L1"):
@@ -250,19 +261,26 @@ def check_random_sequence(a, rng, steps, pool, streets):
 
 
 @pytest.fixture(scope="module")
-def helsinki_a(helsinki_walk, helsinki_pbf):
+def _helsinki_a(_helsinki_walk, helsinki_pbf):
     from planner.demo import DEMO_CIRCLES, demo_blocks, demo_communities
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PlannerWarning)
         fac = planner.load_facilities(helsinki_pbf)
-        return planner.assess(
-            helsinki_walk,
-            fac,
-            demo_blocks(helsinki_walk),
-            circles=DEMO_CIRCLES,
-            communities=demo_communities(helsinki_walk),
+        return frozen(
+            planner.assess(
+                _helsinki_walk,
+                fac,
+                demo_blocks(_helsinki_walk),
+                circles=DEMO_CIRCLES,
+                communities=demo_communities(_helsinki_walk),
+            )
         )
+
+
+@pytest.fixture
+def helsinki_a(_helsinki_a):
+    return copied(_helsinki_a)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -33,6 +33,8 @@ Facilities:
 
 from __future__ import annotations
 
+import warnings
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -40,6 +42,12 @@ import shapely
 from helpers import X0, Y0, graph, points
 
 import planner
+
+#: The urban 15-minute life circle, the circle most tests map, report and site.
+LIFE_CIRCLE = "urban_15min_life"
+#: Names from the data that must reach pages as text: a script tag and template braces.
+XSS = "<script>alert(1)</script>"
+BRACES = "{{ 7*7 }} {% if 1 %}x{% endif %}"
 
 LIFE = [
     "housekeeping",
@@ -116,3 +124,33 @@ def town():
         crs="EPSG:32650",
     )
     return net, fac, blocks, communities
+
+
+def xss_town():
+    """The town assessed, with named facilities (one named XSS, one BRACES) and three sites.
+
+    The extra facilities stand 300 m south of the south street: catering named XSS at
+    (1500,-300) and housekeeping named BRACES at (600,-300); the sites are at (1200,60),
+    (3300,80) and (7000,2900), the first named with a <b> tag.
+    """
+    net, fac, blocks, communities = town()
+    fac["name"] = [f"设施{i}" for i in range(len(fac))]
+    extra = points(
+        [(1500, -300), (600, -300)],
+        category=["catering", "housekeeping"],
+        name=[XSS, BRACES],
+    )
+    extra["area_m2"] = np.nan
+    fac = gpd.GeoDataFrame(
+        pd.concat([fac, extra]).reset_index(drop=True), geometry="geometry", crs=fac.crs
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", planner.errors.PlannerWarning)
+        a = planner.assess(net, fac, blocks, communities=communities)
+    sites = points(
+        [(1200, 60), (3300, 80), (7000, 2900)],
+        rank=[1, 2, 3],
+        population_covered=[800.0, 300.0, 50.0],
+        name=["新站 <b>一</b>", "新站二", "新站三"],
+    )
+    return a, sites

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from test_maps import xss_town
+from sharing import copied, frozen
+from town import xss_town
 
 import planner
 from planner.assessment import Assessment
@@ -23,8 +24,13 @@ from planner.outputs.staging import MANIFEST, read_manifest
 
 
 @pytest.fixture(scope="module")
-def town_a():
-    return xss_town()
+def _town_a():
+    return frozen(xss_town())
+
+
+@pytest.fixture
+def town_a(_town_a):
+    return copied(_town_a)
 
 
 def with_names(a, names):
