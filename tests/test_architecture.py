@@ -224,9 +224,6 @@ SHARED_AS_IS = {
     "session undoes the change",
     ("reliability/test_whatif.py", "server"): "a running explorer server over a copy; the "
     "tests only ask it (host and token checks)",
-    # the engine engineer's file (issue 16) at the time of writing: its module-scoped
-    # two-node Network should become `_net` + a copied(...) fixture like the others
-    ("test_travel_times_errors.py", "net"): "a Network no test writes into (to convert)",
 }
 
 

@@ -9,14 +9,23 @@ import pandas as pd
 import pytest
 import shapely
 from helpers import X0, Y0, graph, points
+from sharing import copied, frozen
 
 import planner
 from planner.errors import InputError, MissingColumnError, NoCrsError, PlannerError
 
 
 @pytest.fixture(scope="module")
-def net():
-    return planner.load_network(graph({"A": (0, 0), "B": (100, 0)}, [("A", "B")]), speed_kph=3.6)
+def _net():
+    """A 100 m street at 1 m/s (3.6 km/h), read-only: tests get copies."""
+    return frozen(
+        planner.load_network(graph({"A": (0, 0), "B": (100, 0)}, [("A", "B")]), speed_kph=3.6)
+    )
+
+
+@pytest.fixture
+def net(_net):
+    return copied(_net)
 
 
 def test_missing_category_column(net):
