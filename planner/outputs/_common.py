@@ -114,6 +114,40 @@ def _is_na(value: object) -> bool:
         return False
 
 
+def is_missing(v: object) -> bool:
+    """None, NA or NaN."""
+    if v is None or v is pd.NA:
+        return True
+    try:
+        return math.isnan(float(v))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_num(v: object, digits: int = 0) -> str:
+    """``1,600`` (``—`` when missing)."""
+    if is_missing(v):
+        return "—"
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(v)
+    return f"{f:,.{digits}f}"
+
+
+def fmt_pct(v: object) -> str:
+    """``37.5%`` (``—`` when missing)."""
+    return "—" if is_missing(v) else f"{float(v):.1%}"  # type: ignore[arg-type]
+
+
+def fmt_value(v: object) -> str:
+    """A target value: whole numbers plainly, others to 3 significant digits."""
+    if is_missing(v):
+        return "—"
+    f = float(v)  # type: ignore[arg-type]
+    return f"{f:,.0f}" if abs(f) >= 100 or f == int(f) else f"{f:,.3g}"
+
+
 def metric_crs(gdf: gpd.GeoDataFrame) -> object:
     """A metric CRS for drawing ``gdf``: its own when projected, else the UTM zone of its
     centre (as ``estimate_utm_crs`` finds it for an area within one zone), looked up once

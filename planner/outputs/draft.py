@@ -48,7 +48,18 @@ from .. import settings
 from .._version import __version__
 from ..assessment import Assessment
 from ..rules import Circle, Target
-from ._common import check_sites, members, metric_crs, missing_lists, missing_names, short_name
+from ._common import (
+    check_sites,
+    fmt_num,
+    fmt_pct,
+    fmt_value,
+    is_missing,
+    members,
+    metric_crs,
+    missing_lists,
+    missing_names,
+    short_name,
+)
 from ._draft_words import (
     GAP_UNITS,
     LABELS,
@@ -136,40 +147,6 @@ class Draft:
 
 
 # --- formatting -----------------------------------------------------------------------
-
-
-def is_missing(v: object) -> bool:
-    """None, NA or NaN."""
-    if v is None or v is pd.NA:
-        return True
-    try:
-        return math.isnan(float(v))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
-
-
-def fmt_num(v: object, digits: int = 0) -> str:
-    """``1,600`` (``—`` when missing)."""
-    if is_missing(v):
-        return "—"
-    try:
-        f = float(v)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return str(v)
-    return f"{f:,.{digits}f}"
-
-
-def fmt_pct(v: object) -> str:
-    """``37.5%`` (``—`` when missing)."""
-    return "—" if is_missing(v) else f"{float(v):.1%}"  # type: ignore[arg-type]
-
-
-def fmt_value(v: object) -> str:
-    """A target value: whole numbers plainly, others to 3 significant digits."""
-    if is_missing(v):
-        return "—"
-    f = float(v)  # type: ignore[arg-type]
-    return f"{f:,.0f}" if abs(f) >= 100 or f == int(f) else f"{f:,.3g}"
 
 
 def _w(key: str, lang: str, **kw: Any) -> str:
