@@ -48,7 +48,7 @@ from scipy.spatial import cKDTree
 from . import scale, settings
 from ._log import log
 from ._snap import SnapResult
-from ._validate import check_facilities, check_gdf, check_network, warn
+from ._validate import check_entrances, check_facilities, check_gdf, check_network, warn
 from .access import (
     CategoryJob,
     category_times,
@@ -68,7 +68,7 @@ from .assessment import (
     value_column,
     value_pairs,
 )
-from .errors import InputError, MissingColumnError, NetworkError, PlannerWarning, closest
+from .errors import InputError, NetworkError, PlannerWarning, closest
 from .network import ModeGraph, Network
 from .rules import Category, CategoryTable, Circle, Preset, circle_from_spec, load_preset
 from .scale import NetworkSource
@@ -1290,22 +1290,7 @@ def _gates(
     ent = layers.entrances
     if ent is None or len(ent) == 0:
         return None, None
-    ent = check_gdf(ent, "entrances")
-    if "block" not in ent.columns:
-        msg = (
-            "entrances needs a 'block' column holding, for each entrance, the index label "
-            f"of the block it opens; columns present: {list(ent.columns)}. "
-            "planner.block_entrances(blocks, gates) builds it."
-        )
-        raise MissingColumnError(msg)
-    block = layers.blocks.index.get_indexer(ent["block"])
-    if (block < 0).any():
-        bad = ent["block"][block < 0].unique()[:5].tolist()
-        msg = (
-            f"{int((block < 0).sum())} entrances name blocks that are not in blocks (e.g. "
-            f"{bad}); their 'block' values must be index labels of the blocks."
-        )
-        raise InputError(msg)
+    ent, block = check_entrances(ent, layers.blocks.index, "blocks")
     gx, gy = _metric_xy(ent.geometry, crs)
     return block, (block, gx, gy)
 
