@@ -124,6 +124,13 @@ class Section:
     def table(self, t: Table) -> None:
         self.parts.append(Part("table", table=t))
 
+    def table_or_note(self, t: Table | None, note: str) -> None:
+        """The table, or the note where there is none."""
+        if t is None:
+            self.note(note)
+        else:
+            self.table(t)
+
 
 @dataclass
 class Draft:
@@ -514,17 +521,9 @@ def _status(ctx: _Ctx, picture_caption: str, legend: str) -> Section:
     s.parts.append(Part("figure", picture_caption))
     s.note(legend)
     s.h2(ctx.w("gaps_by_category"))
-    missing = _missing_table(ctx)
-    if missing is None:
-        s.note(ctx.w("none_missing"))
-    else:
-        s.table(missing)
+    s.table_or_note(_missing_table(ctx), ctx.w("none_missing"))
     s.h2(ctx.w("targets"))
-    targets = _targets_table(ctx)
-    if targets is None:
-        s.note(ctx.w("no_targets"))
-    else:
-        s.table(targets)
+    s.table_or_note(_targets_table(ctx), ctx.w("no_targets"))
     return s
 
 
