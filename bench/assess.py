@@ -21,6 +21,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import shapely
+from _common import points, streets
 
 CATEGORIES = {  # facilities per category; group members stand for the plan's groups
     "housekeeping": 300,
@@ -36,25 +37,9 @@ CATEGORIES = {  # facilities per category; group members stand for the plan's gr
 
 
 def build(n_nodes, n_blocks, seed=0):
-    from planner.network import Network
-    from planner.synthetic import grid_raw
-
-    net = Network.from_raw(grid_raw(n_nodes, seed=seed), mode="walk")
-    rng = np.random.default_rng(seed + 1)
-    streets = net.streets_gdf(to_input_crs=False)
-    lines = streets.geometry.to_numpy()
-
-    def near(n, offset):
-        pts = shapely.line_interpolate_point(
-            lines[rng.integers(0, len(lines), n)], rng.random(n), normalized=True
-        )
-        return shapely.get_coordinates(pts) + rng.uniform(-offset, offset, (n, 2))
-
+    net, rng, near = streets(n_nodes, seed)
     cats = np.repeat(list(CATEGORIES), list(CATEGORIES.values()))
-    fxy = near(len(cats), 20)
-    fac = gpd.GeoDataFrame(
-        {"category": cats}, geometry=gpd.points_from_xy(fxy[:, 0], fxy[:, 1]), crs=net.crs
-    )
+    fac = points(near(len(cats), 20), net.crs, {"category": cats})
     bxy = near(n_blocks, 60)
     half = rng.uniform(15, 40, n_blocks)
     blocks = gpd.GeoDataFrame(

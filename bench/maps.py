@@ -15,12 +15,12 @@ import statistics
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import shapely
+from _common import points, quiet_assess, streets
 
 CATEGORIES = [
     "housekeeping",
@@ -37,27 +37,10 @@ CATEGORIES = [
 
 def build(n_nodes=10_000, n_blocks=2_000, n_facilities=1_000, seed=0):
     """An Assessment of generated data (network, blocks, facilities)."""
-    import planner
-    from planner.network import Network
-    from planner.synthetic import grid_raw
-
-    net = Network.from_raw(grid_raw(n_nodes, seed=seed), mode="walk")
-    rng = np.random.default_rng(seed + 1)
-    lines = net.streets_gdf(to_input_crs=False).geometry.to_numpy()
-
-    def near(n, offset):
-        pts = shapely.line_interpolate_point(
-            lines[rng.integers(0, len(lines), n)], rng.random(n), normalized=True
-        )
-        return shapely.get_coordinates(pts) + rng.uniform(-offset, offset, (n, 2))
-
+    net, rng, near = streets(n_nodes, seed)
     cats = np.resize(np.array(CATEGORIES, dtype=object), n_facilities)
-    fxy = near(n_facilities, 20)
-    fac = gpd.GeoDataFrame(
-        {"category": cats, "name": [f"设施 {i}" for i in range(n_facilities)]},
-        geometry=gpd.points_from_xy(fxy[:, 0], fxy[:, 1]),
-        crs=net.crs,
-    ).to_crs(4326)
+    names = [f"设施 {i}" for i in range(n_facilities)]
+    fac = points(near(n_facilities, 20), net.crs, {"category": cats, "name": names}).to_crs(4326)
     bxy = near(n_blocks, 60)
     half = rng.uniform(15, 40, n_blocks)
     ring = np.linspace(0, 2 * np.pi, 13)[:-1]  # 12-sided blocks: more vertices than boxes
@@ -74,9 +57,7 @@ def build(n_nodes=10_000, n_blocks=2_000, n_facilities=1_000, seed=0):
         geometry=polys,
         crs=net.crs,
     ).to_crs(4326)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", planner.errors.PlannerWarning)
-        return planner.assess(net, fac, blocks, circles=["urban_15min_life"])
+    return quiet_assess(net, fac, blocks, circles=["urban_15min_life"])
 
 
 def main():

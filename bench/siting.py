@@ -16,52 +16,22 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import warnings
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
-import shapely
+from _common import points, quiet_assess, streets
 
 
 def instance(n_nodes, n_blocks, n_candidates, seed=0):
-    import planner
-    from planner.network import Network
-    from planner.synthetic import grid_raw
-
-    net = Network.from_raw(grid_raw(n_nodes, seed=seed), mode="walk")
-    rng = np.random.default_rng(seed + 1)
-    lines = net.streets_gdf(to_input_crs=False).geometry.to_numpy()
-
-    def near(n, offset):
-        pts = shapely.line_interpolate_point(
-            lines[rng.integers(0, len(lines), n)], rng.random(n), normalized=True
-        )
-        return shapely.get_coordinates(pts) + rng.uniform(-offset, offset, (n, 2))
-
-    fxy = near(30, 10)
-    fac = gpd.GeoDataFrame(
-        {"category": ["library"] * len(fxy)},
-        geometry=gpd.points_from_xy(fxy[:, 0], fxy[:, 1]),
-        crs=net.crs,
-    )
+    net, rng, near = streets(n_nodes, seed)
+    fac = points(near(30, 10), net.crs, {"category": ["library"] * 30})
     bxy = near(n_blocks, 50)
-    blocks = gpd.GeoDataFrame(
-        {"population": rng.integers(100, 3000, n_blocks).astype(float), "setting": "urban"},
-        geometry=gpd.points_from_xy(bxy[:, 0], bxy[:, 1]),
-        crs=net.crs,
-    )
+    population = rng.integers(100, 3000, n_blocks).astype(float)
+    blocks = points(bxy, net.crs, {"population": population, "setting": "urban"})
     cxy = near(n_candidates, 5)
-    cands = gpd.GeoDataFrame(
-        geometry=gpd.points_from_xy(cxy[:, 0], cxy[:, 1]),
-        crs=net.crs,
-        index=[f"c{i}" for i in range(n_candidates)],
-    )
+    cands = points(cxy, net.crs, index=[f"c{i}" for i in range(n_candidates)])
     circle = {"id": "library_10min", "categories": ["library"], "minutes": 10, "setting": "both"}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", planner.errors.PlannerWarning)
-        a = planner.assess(net, fac, blocks, circles=[circle])
-    return a, cands
+    return quiet_assess(net, fac, blocks, circles=[circle]), cands
 
 
 def peer(args):

@@ -314,12 +314,16 @@ def _segment(
 
 
 @_inlined
-def _keep(
+def _offer(
     n: int, d: float, best: float, tie: float, cand: np.ndarray, cand_d: np.ndarray,
     cand_t: np.ndarray, k: int, t: float,
-) -> int:  # fmt: skip
-    """Add candidate ``k`` to the list (dropping those no longer within ``tie`` of the
-    best when the list is full); returns the new length, -1 if it cannot hold them."""
+) -> tuple[int, float]:  # fmt: skip
+    """Offer candidate ``k`` at distance ``d``: added to the list when within ``tie`` of
+    the best (which it may become), dropping those no longer within ``tie`` of it when
+    the list is full. Returns (the new length, -1 if it cannot hold them; the best)."""
+    if d > best + tie:
+        return n, best
+    best = min(best, d)
     if n == len(cand):
         m = 0
         for j in range(n):
@@ -329,12 +333,12 @@ def _keep(
                 cand_t[m] = cand_t[j]
                 m += 1
         if m == len(cand):
-            return -1
+            return -1, best
         n = m
     cand[n] = k
     cand_d[n] = d
     cand_t[n] = t
-    return n + 1
+    return n + 1, best
 
 
 @_inlined
@@ -349,11 +353,9 @@ def _cell_candidates(
     for j in range(lo, hi):
         k = piece[j]
         d, t = _segment(px, py, seg[k, 0], seg[k, 1], seg[k, 2], seg[k, 3], seg[k, 4])
-        if d <= best + tie:
-            best = min(best, d)
-            n = _keep(n, d, best, tie, cand, cand_d, cand_t, k, t)
-            if n < 0:
-                return -1, best
+        n, best = _offer(n, d, best, tie, cand, cand_d, cand_t, k, t)
+        if n < 0:
+            return -1, best
     return n, best
 
 
@@ -372,11 +374,9 @@ def _scan_bucket(
     """Project on rows ``lo:hi`` of the bucket-ordered part data (a bucket's parts)."""
     for j in range(lo, hi):
         d, t = _segment(px, py, data[j, 0], data[j, 1], data[j, 2], data[j, 3], data[j, 4])
-        if d <= best + tie:
-            best = min(best, d)
-            n = _keep(n, d, best, tie, cand, cand_d, cand_t, j, t)
-            if n < 0:
-                return -1, best
+        n, best = _offer(n, d, best, tie, cand, cand_d, cand_t, j, t)
+        if n < 0:
+            return -1, best
     return n, best
 
 

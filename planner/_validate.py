@@ -115,3 +115,28 @@ def check_facilities(facilities: object, category: str) -> gpd.GeoDataFrame:
         # no category is no facility of any category (None compares unequal to all).
         fac = fac.assign(**{category: col.astype(object).where(col.notna(), None)})
     return fac
+
+
+def check_entrances(
+    entrances: object, index: pd.Index, of: str
+) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """Validate gates of gated compounds: a GeoDataFrame whose ``block`` column names,
+    for each entrance, the label in ``index`` (of the layer called ``of``) of the block it
+    opens. Returns the entrances and the position in ``index`` of each one's block."""
+    ent = check_gdf(entrances, "entrances")
+    if "block" not in ent.columns:
+        msg = (
+            "entrances needs a 'block' column holding, for each entrance, the index label "
+            f"of the block it opens; columns present: {list(ent.columns)}. "
+            "planner.block_entrances(blocks, gates) builds it."
+        )
+        raise MissingColumnError(msg)
+    owner = index.get_indexer(ent["block"])
+    if (owner < 0).any():
+        bad = ent["block"][owner < 0].unique()[:5].tolist()
+        msg = (
+            f"{int((owner < 0).sum())} entrances name blocks that are not in {of} "
+            f"(e.g. {bad}); their 'block' values must be index labels of the {of}."
+        )
+        raise InputError(msg)
+    return ent, owner

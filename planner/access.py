@@ -33,8 +33,8 @@ from scipy.sparse.csgraph import dijkstra
 from . import _parallel, settings
 from ._log import log
 from ._snap import SnapResult, expand_lists, morton_order
-from ._validate import check_facilities, check_gdf, check_limit, check_network
-from .errors import InputError, MissingColumnError, PlannerWarning
+from ._validate import check_entrances, check_facilities, check_gdf, check_limit, check_network
+from .errors import PlannerWarning
 from .network import ModeGraph, Network
 
 
@@ -80,22 +80,7 @@ def snap_origins(
     pts = snap_layer(network, origin_points(origins))
     if entrances is None or len(entrances) == 0:
         return pts
-    ent = check_gdf(entrances, "entrances")
-    if "block" not in ent.columns:
-        msg = (
-            "entrances needs a 'block' column holding, for each entrance, the index label "
-            f"of the block it opens; columns present: {list(ent.columns)}. "
-            "planner.block_entrances(blocks, gates) builds it."
-        )
-        raise MissingColumnError(msg)
-    owner = origins.index.get_indexer(ent["block"])
-    if (owner < 0).any():
-        bad = ent["block"][owner < 0].unique()[:5].tolist()
-        msg = (
-            f"{int((owner < 0).sum())} entrances name blocks that are not in origins "
-            f"(e.g. {bad}); their 'block' values must be index labels of the origins."
-        )
-        raise InputError(msg)
+    ent, owner = check_entrances(entrances, origins.index, "origins")
     ex, ey = network.to_metric(ent.geometry)
     inside = np.hypot(ex - pts.x[owner], ey - pts.y[owner])
     es = network.snap_xy(ex, ey)

@@ -34,7 +34,7 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import partial
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any, TypedDict, Unpack, cast
 
 import geopandas as gpd
 import numpy as np
@@ -48,7 +48,7 @@ from scipy.spatial import cKDTree
 from . import scale, settings
 from ._log import log
 from ._snap import SnapResult
-from ._validate import check_facilities, check_gdf, check_network, warn
+from ._validate import check_entrances, check_facilities, check_gdf, check_network, warn
 from .access import (
     CategoryJob,
     category_times,
@@ -68,7 +68,7 @@ from .assessment import (
     value_column,
     value_pairs,
 )
-from .errors import InputError, MissingColumnError, NetworkError, PlannerWarning, closest
+from .errors import InputError, NetworkError, PlannerWarning, closest
 from .network import ModeGraph, Network
 from .rules import Category, CategoryTable, Circle, Preset, circle_from_spec, load_preset
 from .scale import NetworkSource
@@ -77,6 +77,19 @@ from .sources.coords import detect_gcj02_shift
 from .targets import evaluate_targets
 
 CircleSpec = str | Mapping[str, Any]
+
+
+class LayerOptions(TypedDict, total=False):
+    """The keyword options of :func:`assess` that :func:`check_layers` resolves (with
+    their defaults); :func:`check_inputs` and :func:`assess_partitioned` pass them on."""
+
+    preset: str | Preset
+    circles: Iterable[CircleSpec] | None
+    communities: gpd.GeoDataFrame | None
+    entrances: gpd.GeoDataFrame | None
+    category: str
+    rules: Any
+    reference_year: int | None
 
 
 def assess(
@@ -160,36 +173,23 @@ def assess(
         Block-level results (``blocks``) in the blocks' CRS and index; ``facilities``
         in the facilities' CRS.
     """
+    options: LayerOptions = {
+        "preset": preset,
+        "circles": circles,
+        "communities": communities,
+        "entrances": entrances,
+        "category": category,
+        "rules": rules,
+        "reference_year": reference_year,
+    }
     if partitions is not None or isinstance(network, NetworkSource):
         return assess_partitioned(
-            network,
-            facilities,
-            blocks,
-            partitions=partitions,
-            client=client,
-            preset=preset,
-            circles=circles,
-            communities=communities,
-            entrances=entrances,
-            category=category,
-            rules=rules,
-            reference_year=reference_year,
+            network, facilities, blocks, partitions=partitions, client=client, **options
         )
     if client is not None:
         msg = "client= is used with partitions=...; give partitions (e.g. 'grid:10') too."
         raise InputError(msg)
-    checked = check_inputs(
-        network,
-        facilities,
-        blocks,
-        preset=preset,
-        circles=circles,
-        communities=communities,
-        entrances=entrances,
-        category=category,
-        rules=rules,
-        reference_year=reference_year,
-    )
+    checked = check_inputs(network, facilities, blocks, **options)
     rows_of = facility_rows(checked)
     passes = engine_passes(checked, rows_of)
     table = block_table(checked, passes.values, straight_lines(checked, rows_of))
@@ -298,32 +298,15 @@ def check_inputs(
     network: Network | Mapping[str, Network],
     facilities: gpd.GeoDataFrame,
     blocks: gpd.GeoDataFrame,
-    *,
-    preset: str | Preset = "guangdong_2016",
-    circles: Iterable[CircleSpec] | None = None,
-    communities: gpd.GeoDataFrame | None = None,
-    entrances: gpd.GeoDataFrame | None = None,
-    category: str = "category",
-    rules: Any = None,
-    reference_year: int | None = None,
+    **options: Unpack[LayerOptions],
 ) -> Checked:
     """Step 1 of :func:`assess`: every input checked, circles and blocks resolved.
 
-    Parameters are those of :func:`assess`. Raises :class:`planner.errors.InputError`
-    (or a subclass) naming the argument and the fix.
+    ``options`` are those of :func:`check_layers`. Raises
+    :class:`planner.errors.InputError` (or a subclass) naming the argument and the fix.
     """
     base, by_mode = _networks(network)
-    layers = check_layers(
-        facilities,
-        blocks,
-        preset=preset,
-        circles=circles,
-        communities=communities,
-        entrances=entrances,
-        category=category,
-        rules=rules,
-        reference_year=reference_year,
-    )
+    layers = check_layers(facilities, blocks, **options)
     _warn_gcj02(layers.facilities, base)
     return Checked(base=base, by_mode=by_mode, **_fields(layers))
 
@@ -1118,7 +1101,7 @@ def assess_partitioned(
     partitions: Any,
     client: Any = None,
     workers: int | None = None,
-    **options: Any,
+    **options: Unpack[LayerOptions],
 ) -> Assessment:
     """:func:`assess` split into partitions, each one task on a dask.distributed worker.
 
@@ -1290,22 +1273,7 @@ def _gates(
     ent = layers.entrances
     if ent is None or len(ent) == 0:
         return None, None
-    ent = check_gdf(ent, "entrances")
-    if "block" not in ent.columns:
-        msg = (
-            "entrances needs a 'block' column holding, for each entrance, the index label "
-            f"of the block it opens; columns present: {list(ent.columns)}. "
-            "planner.block_entrances(blocks, gates) builds it."
-        )
-        raise MissingColumnError(msg)
-    block = layers.blocks.index.get_indexer(ent["block"])
-    if (block < 0).any():
-        bad = ent["block"][block < 0].unique()[:5].tolist()
-        msg = (
-            f"{int((block < 0).sum())} entrances name blocks that are not in blocks (e.g. "
-            f"{bad}); their 'block' values must be index labels of the blocks."
-        )
-        raise InputError(msg)
+    ent, block = check_entrances(ent, layers.blocks.index, "blocks")
     gx, gy = _metric_xy(ent.geometry, crs)
     return block, (block, gx, gy)
 

@@ -326,6 +326,15 @@ class Assessment:
         return _WRITER(self, folder, formats=formats, name=name)
 
 
+def check_assessment(value: object, needed_by: str = "assessment must be") -> Assessment:
+    """``value`` if it is an :class:`Assessment`; else InputError saying what it is."""
+    if not isinstance(value, Assessment):
+        got = type(value).__name__
+        msg = f"{needed_by} a planner.Assessment (from planner.assess); got {got}."
+        raise InputError(msg)
+    return value
+
+
 def summary_html(a: Assessment) -> str:
     """A compact HTML summary for Jupyter (every string escaped)."""
     esc = html.escape

@@ -874,12 +874,9 @@ def plan_settings(plan: Plan) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _about(path: str | Path | None) -> Iterator[None]:
-    """Name the file in the planner warnings raised while it is read, where they do not."""
-    if path is None:
-        yield
-        return
-    name = Path(path).name
+def _passing_on(note: Callable[[Warning | str, type[Warning]], Warning | str]) -> Iterator[None]:
+    """Planner warnings shown meanwhile go through ``note`` (which may reword them), then
+    on to the way warnings were shown before."""
     shown = warnings.showwarning
 
     def show(
@@ -890,9 +887,8 @@ def _about(path: str | Path | None) -> Iterator[None]:
         file: TextIO | None = None,
         line: str | None = None,
     ) -> None:
-        text = str(message)
-        if issubclass(category, PlannerWarning) and name not in text:
-            message = category(f"{name}: {text}")
+        if issubclass(category, PlannerWarning):
+            message = note(message, category)
         shown(message, category, filename, lineno, file, line)
 
     with warnings.catch_warnings():
@@ -901,25 +897,32 @@ def _about(path: str | Path | None) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def _about(path: str | Path | None) -> Iterator[None]:
+    """Name the file in the planner warnings raised while it is read, where they do not."""
+    if path is None:
+        yield
+        return
+    name = Path(path).name
+
+    def named(message: Warning | str, category: type[Warning]) -> Warning | str:
+        text = str(message)
+        return message if name in text else category(f"{name}: {text}")
+
+    with _passing_on(named):
+        yield
+
+
+@contextlib.contextmanager
 def _recorded() -> Iterator[list[str]]:
     """The texts of the planner warnings shown meanwhile, each passed on as well."""
     seen: list[str] = []
-    shown = warnings.showwarning
 
-    def show(
-        message: Warning | str,
-        category: type[Warning],
-        filename: str,
-        lineno: int,
-        file: TextIO | None = None,
-        line: str | None = None,
-    ) -> None:
-        if issubclass(category, PlannerWarning) and str(message) not in seen:
+    def record(message: Warning | str, _category: type[Warning]) -> Warning | str:
+        if str(message) not in seen:
             seen.append(str(message))
-        shown(message, category, filename, lineno, file, line)
+        return message
 
-    with warnings.catch_warnings():
-        warnings.showwarning = show
+    with _passing_on(record):
         yield seen
 
 

@@ -360,6 +360,18 @@ def _read_toml(source: str | Path) -> tuple[dict[str, Any], str]:
         raise InputError(msg) from None
 
 
+def _read_extra(
+    extra: str | Path | Mapping[str, Any], what: str, keys: Iterable[str]
+) -> tuple[dict[str, Any], str]:
+    """A user's TOML file or dict of ``what``, its top-level keys checked; and its name."""
+    if isinstance(extra, Mapping):
+        data, where = dict(extra), f"{what} given as a dict"
+    else:
+        data, where = _read_toml(extra)
+    check_keys(data, keys, where)
+    return data, where
+
+
 def _packaged(name: str) -> dict[str, Any]:
     text = resources.files("planner.presets").joinpath(name).read_text(encoding="utf-8")
     return tomllib.loads(text)
@@ -392,11 +404,7 @@ def _merge_category_file(
     groups: dict[str, dict[str, Any]],
 ) -> str:
     """Merge a user's categories and groups into ``specs``/``groups``; returns its name."""
-    if isinstance(extra, Mapping):
-        data, where = dict(extra), "categories given as a dict"
-    else:
-        data, where = _read_toml(extra)
-    check_keys(data, {"meta", "category", "group"}, where)
+    data, where = _read_extra(extra, "categories", {"meta", "category", "group"})
     for kind, into in (("category", specs), ("group", groups)):
         for spec in data.get(kind, []):
             if "id" not in spec:
@@ -913,11 +921,7 @@ def _merge_preset_extra(
     target_specs: dict[str, dict[str, Any]],
 ) -> str:
     """Merge a user's circle and target overrides into the specs; returns its name."""
-    if isinstance(extra, Mapping):
-        more, where = dict(extra), "preset overrides given as a dict"
-    else:
-        more, where = _read_toml(extra)
-    check_keys(more, _PRESET_KEYS, where)
+    more, where = _read_extra(extra, "preset overrides", _PRESET_KEYS)
     for spec in more.get("circle", []):
         check_keys(spec, _CIRCLE_KEYS, f"{where} circle {spec.get('id')!r}")
         cid = str(spec.get("id"))

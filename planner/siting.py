@@ -52,7 +52,7 @@ from .access import (
     with_source_rows,
 )
 from .assess import assess
-from .assessment import Assessment
+from .assessment import Assessment, check_assessment
 from .errors import InputError, PlannerWarning
 from .network import ModeGraph, Network
 from .rules import Circle
@@ -176,7 +176,7 @@ def site(
         as :func:`planner.assess` returns it (blocks in the blocks' CRS).
     """
     t0 = time.perf_counter()
-    a = _check_assessment(assessment)
+    a = check_assessment(assessment)
     c = a.circle(circle)
     k = _check_problem(k, target, solver)
     provides = _provides(c, categories)
@@ -227,14 +227,6 @@ def site(
         weights=d.weights,
         seconds={"candidates": t1 - t0, "coverage": t2 - t1, "solve": t3 - t2, "after": t4 - t3},
     )
-
-
-def _check_assessment(assessment: object) -> Assessment:
-    if not isinstance(assessment, Assessment):
-        got = type(assessment).__name__
-        msg = f"assessment must be a planner.Assessment (from planner.assess); got {got}."
-        raise InputError(msg)
-    return assessment
 
 
 def _check_problem(k: Any, target: Any, solver: str) -> int | None:

@@ -64,7 +64,14 @@ from .assess import (
     roll_ups,
     street_components,
 )
-from .assessment import Assessment, EngineKey, line_column, value_column, value_pairs
+from .assessment import (
+    Assessment,
+    EngineKey,
+    check_assessment,
+    line_column,
+    value_column,
+    value_pairs,
+)
 from .errors import InputError, MissingColumnError, closest, describe
 from .network import Network
 from .rules import Circle, Preset
@@ -365,7 +372,7 @@ def what_if(
         A label that is no facility, a station without a category, with a category no
         rule knows, off the streets, or not a point.
     """
-    a = _check_assessment(assessment)
+    a = check_assessment(assessment)
     st = _state_of(a)
     gone = _removed_positions(st, remove)
     new = _stations(st, add)
@@ -376,14 +383,6 @@ def what_if(
     out, st_new = _apply(a, st, gone, new)
     _remember(out, st_new)
     return out
-
-
-def _check_assessment(assessment: object) -> Assessment:
-    if not isinstance(assessment, Assessment):
-        got = type(assessment).__name__
-        msg = f"assessment must be a planner.Assessment (from planner.assess); got {got}."
-        raise InputError(msg)
-    return assessment
 
 
 def _removed_positions(st: _State, remove: Any) -> np.ndarray:

@@ -28,7 +28,7 @@ import pandas as pd
 import shapely
 
 from .. import settings
-from ..assessment import Assessment
+from ..assessment import Assessment, check_assessment
 from ..errors import InputError, PlannerError, PlannerWarning
 from ..outputs.export import write_sites
 from ..outputs.report import write_report
@@ -104,10 +104,7 @@ class Session:
         lang: str = "zh",
         proposals: Any = None,
     ) -> None:
-        if not isinstance(assessment, Assessment):
-            got = type(assessment).__name__
-            msg = f"explore needs a planner.Assessment (from planner.assess); got {got}."
-            raise InputError(msg)
+        check_assessment(assessment, "explore needs")
         if lang not in {"zh", "en"}:
             msg = f"lang={lang!r}; expected 'zh' or 'en'."
             raise InputError(msg)

@@ -19,6 +19,51 @@ from ..rules import CategoryTable, Circle
 MAX_CONTEXT_M = 5000.0
 
 
+#: Colours of facility categories (and of their isochrones), in order of the circle; the
+#: interactive map and the picture use the same.
+CATEGORY_COLOURS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#bcbd22",
+    "#7f7f7f",
+    "#393b79",
+    "#637939",
+    "#8c6d31",
+    "#843c39",
+    "#7b4173",
+    "#3182bd",
+    "#e6550d",
+)
+
+#: Block status classes (see :func:`block_keys`): (key, fill colour, zh label, en label).
+BLOCK_CLASSES: tuple[tuple[str, str, str, str], ...] = (
+    ("na", "#bdbdbd", "不适用(城乡类型不符)", "circle does not apply"),
+    ("in0", "#1a9641", "圈内，设施齐全", "inside, every category reached"),
+    ("in1", "#a6d96a", "圈内，缺部分设施", "inside, some categories missing"),
+    ("out1", "#fdae61", "圈外，缺1类", "outside, 1 category missing"),
+    ("out2", "#f46d43", "圈外，缺2类", "outside, 2 categories missing"),
+    ("out3", "#d73027", "圈外，缺3类", "outside, 3 categories missing"),
+    ("out4", "#a50026", "圈外，缺4类及以上", "outside, 4 or more missing"),
+)
+
+
+def block_keys(blocks: pd.DataFrame, c: Circle) -> np.ndarray:
+    """Status class of every block for circle ``c`` (an index into BLOCK_CLASSES): not
+    applicable, inside with every category or some missing, outside missing 1, 2, 3 or
+    4+ categories."""
+    inside = blocks[c.id].astype("boolean")
+    n = blocks[f"{c.id}__n_missing"].astype("Float64").fillna(0).to_numpy(dtype=float)
+    applies = inside.notna().to_numpy()
+    ins = inside.fillna(False).to_numpy(dtype=bool)
+    keys = np.where(ins, np.where(n == 0, 1, 2), 2 + np.clip(np.maximum(n, 1), 1, 4))
+    return np.where(applies, keys, 0).astype(int)
+
+
 def short_name(name: str, lang: str) -> str:
     """The first of a category's alternative names (``"超市 / 便利店"`` -> ``"超市"``)."""
     first = name.split(" / ", maxsplit=1)[0]
@@ -112,6 +157,40 @@ def _is_na(value: object) -> bool:
         return bool(pd.isna(value))  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return False
+
+
+def is_missing(v: object) -> bool:
+    """None, NA or NaN."""
+    if v is None or v is pd.NA:
+        return True
+    try:
+        return math.isnan(float(v))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_num(v: object, digits: int = 0) -> str:
+    """``1,600`` (``—`` when missing)."""
+    if is_missing(v):
+        return "—"
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(v)
+    return f"{f:,.{digits}f}"
+
+
+def fmt_pct(v: object) -> str:
+    """``37.5%`` (``—`` when missing)."""
+    return "—" if is_missing(v) else f"{float(v):.1%}"  # type: ignore[arg-type]
+
+
+def fmt_value(v: object) -> str:
+    """A target value: whole numbers plainly, others to 3 significant digits."""
+    if is_missing(v):
+        return "—"
+    f = float(v)  # type: ignore[arg-type]
+    return f"{f:,.0f}" if abs(f) >= 100 or f == int(f) else f"{f:,.3g}"
 
 
 def metric_crs(gdf: gpd.GeoDataFrame) -> object:

@@ -48,7 +48,18 @@ from .. import settings
 from .._version import __version__
 from ..assessment import Assessment
 from ..rules import Circle, Target
-from ._common import check_sites, members, metric_crs, missing_lists, missing_names, short_name
+from ._common import (
+    check_sites,
+    fmt_num,
+    fmt_pct,
+    fmt_value,
+    is_missing,
+    members,
+    metric_crs,
+    missing_lists,
+    missing_names,
+    short_name,
+)
 from ._draft_words import (
     GAP_UNITS,
     LABELS,
@@ -113,6 +124,13 @@ class Section:
     def table(self, t: Table) -> None:
         self.parts.append(Part("table", table=t))
 
+    def table_or_note(self, t: Table | None, note: str) -> None:
+        """The table, or the note where there is none."""
+        if t is None:
+            self.note(note)
+        else:
+            self.table(t)
+
 
 @dataclass
 class Draft:
@@ -136,40 +154,6 @@ class Draft:
 
 
 # --- formatting -----------------------------------------------------------------------
-
-
-def is_missing(v: object) -> bool:
-    """None, NA or NaN."""
-    if v is None or v is pd.NA:
-        return True
-    try:
-        return math.isnan(float(v))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
-
-
-def fmt_num(v: object, digits: int = 0) -> str:
-    """``1,600`` (``—`` when missing)."""
-    if is_missing(v):
-        return "—"
-    try:
-        f = float(v)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return str(v)
-    return f"{f:,.{digits}f}"
-
-
-def fmt_pct(v: object) -> str:
-    """``37.5%`` (``—`` when missing)."""
-    return "—" if is_missing(v) else f"{float(v):.1%}"  # type: ignore[arg-type]
-
-
-def fmt_value(v: object) -> str:
-    """A target value: whole numbers plainly, others to 3 significant digits."""
-    if is_missing(v):
-        return "—"
-    f = float(v)  # type: ignore[arg-type]
-    return f"{f:,.0f}" if abs(f) >= 100 or f == int(f) else f"{f:,.3g}"
 
 
 def _w(key: str, lang: str, **kw: Any) -> str:
@@ -537,17 +521,9 @@ def _status(ctx: _Ctx, picture_caption: str, legend: str) -> Section:
     s.parts.append(Part("figure", picture_caption))
     s.note(legend)
     s.h2(ctx.w("gaps_by_category"))
-    missing = _missing_table(ctx)
-    if missing is None:
-        s.note(ctx.w("none_missing"))
-    else:
-        s.table(missing)
+    s.table_or_note(_missing_table(ctx), ctx.w("none_missing"))
     s.h2(ctx.w("targets"))
-    targets = _targets_table(ctx)
-    if targets is None:
-        s.note(ctx.w("no_targets"))
-    else:
-        s.table(targets)
+    s.table_or_note(_targets_table(ctx), ctx.w("no_targets"))
     return s
 
 

@@ -52,6 +52,9 @@ from ..errors import InputError, PlannerError, closest
 from ..network import Network
 from ..rules import CategoryTable, Circle
 from ._common import (
+    BLOCK_CLASSES,
+    CATEGORY_COLOURS,
+    block_keys,
     block_label,
     check_sites,
     members,
@@ -79,37 +82,6 @@ STREET_SIMPLIFY_M = 0.5
 ISOCHRONE_SIMPLIFY_M = 5.0
 #: Streets beyond this many edges are not drawn (the file would be too large to open).
 MAX_STREET_EDGES = 300_000
-
-#: Colours of facility categories (and of their isochrones), in order of the circle.
-CATEGORY_COLOURS = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#17becf",
-    "#bcbd22",
-    "#7f7f7f",
-    "#393b79",
-    "#637939",
-    "#8c6d31",
-    "#843c39",
-    "#7b4173",
-    "#3182bd",
-    "#e6550d",
-)
-
-# Block fill by status: (key, fill colour, zh label, en label).
-_BLOCK_CLASSES: tuple[tuple[str, str, str, str], ...] = (
-    ("na", "#bdbdbd", "不适用(城乡类型不符)", "circle does not apply"),
-    ("in0", "#1a9641", "圈内，设施齐全", "inside, every category reached"),
-    ("in1", "#a6d96a", "圈内，缺部分设施", "inside, some categories missing"),
-    ("out1", "#fdae61", "圈外，缺1类", "outside, 1 category missing"),
-    ("out2", "#f46d43", "圈外，缺2类", "outside, 2 categories missing"),
-    ("out3", "#d73027", "圈外，缺3类", "outside, 3 categories missing"),
-    ("out4", "#a50026", "圈外，缺4类及以上", "outside, 4 or more missing"),
-)
 
 _WORDS: dict[str, tuple[str, str]] = {
     "blocks": ("地块", "Blocks"),
@@ -475,24 +447,6 @@ _STATUS_TEXT = {
 }
 
 
-def _block_keys(blocks: pd.DataFrame, c: Circle) -> list[int]:
-    """Style index of every block (see ``_BLOCK_CLASSES``): not applicable, inside with
-    every category or some missing, outside missing 1, 2, 3 or 4+ categories."""
-    keys: list[int] = []
-    ins = blocks[c.id].to_numpy(dtype=object)
-    nmiss = blocks[f"{c.id}__n_missing"].to_numpy(dtype=object)
-    for state, n in zip(ins, nmiss, strict=True):
-        if state is pd.NA or state is None:
-            keys.append(0)
-            continue
-        k_missing = int(n) if n is not pd.NA else 0
-        if bool(state):
-            keys.append(1 if k_missing == 0 else 2)
-        else:
-            keys.append(2 + min(max(k_missing, 1), 4))
-    return keys
-
-
 @dataclass
 class _BlockPopups:
     """The columns a block popup shows for one circle, as arrays (one entry per block)."""
@@ -565,7 +519,7 @@ class _BlockPopups:
 
 def _block_popups(a: Assessment, blocks: pd.DataFrame, c: Circle) -> tuple[list[int], list[str]]:
     """Style index and popup HTML of every block, for circle ``c``."""
-    keys = _block_keys(blocks, c)
+    keys = block_keys(blocks, c).tolist()
     table = _BlockPopups.of(a, blocks, c)
     ins = blocks[c.id].to_numpy(dtype=object)
     pops = [
@@ -816,7 +770,7 @@ def _add_blocks(scene: _Scene, plan: _Plan) -> None:
     bgeoms = _display(scene.blocks.geometry, scene.gcj)
     styles = [
         _Style("pl-block", color="#555555", weight=0.6, fill_color=fill, fill_opacity=0.6, radius=7)
-        for _, fill, _, _ in _BLOCK_CLASSES
+        for _, fill, _, _ in BLOCK_CLASSES
     ]
     circle_name = c.name_zh if lang == "zh" else c.name_en
     plan.layers.append(
@@ -832,7 +786,7 @@ def _add_blocks(scene: _Scene, plan: _Plan) -> None:
     )
     used = set(keys)
     plan.legend.append(f"<div class='pl-sec'>{_esc(_w('legend_blocks', lang))}</div>")
-    for k, (_, fill, zh, en) in enumerate(_BLOCK_CLASSES):
+    for k, (_, fill, zh, en) in enumerate(BLOCK_CLASSES):
         if k in used or k in (1, 3, 4, 5, 6):
             plan.legend.append(
                 f"<div><i style='background:{fill}'></i>{_esc(zh if lang == 'zh' else en)}</div>"

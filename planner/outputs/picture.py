@@ -19,37 +19,14 @@ import shapely
 
 from ..assessment import Assessment
 from ..rules import Circle
-from ._common import check_sites, members, metric_crs
+from ._common import BLOCK_CLASSES, CATEGORY_COLOURS, block_keys, check_sites, members, metric_crs
 
 #: Picture size (inches) and resolution: 16 x 12 cm at 200 dpi fits an A4 page.
 SIZE_IN = (6.3, 4.7)
 DPI = 200
 
-#: Block fill by status, as on the interactive map (see maps._BLOCK_CLASSES).
-BLOCK_FILLS = ("#bdbdbd", "#1a9641", "#a6d96a", "#fdae61", "#f46d43", "#d73027", "#a50026")
-#: Facility colours, in order of the circle's categories (as on the interactive map).
-FACILITY_COLOURS = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#17becf",
-    "#bcbd22",
-    "#7f7f7f",
-    "#393b79",
-)
-
-
-def block_keys(blocks: gpd.GeoDataFrame, c: Circle) -> np.ndarray:
-    """Status class of each block (an index into BLOCK_FILLS), as the map draws them."""
-    inside = blocks[c.id].astype("boolean")
-    n = blocks[f"{c.id}__n_missing"].astype("Float64").fillna(0).to_numpy(dtype=float)
-    applies = inside.notna().to_numpy()
-    ins = inside.fillna(False).to_numpy(dtype=bool)
-    keys = np.where(ins, np.where(n == 0, 1, 2), 2 + np.clip(np.maximum(n, 1), 1, 4))
-    return np.where(applies, keys, 0).astype(int)
+#: Block fill by status, as on the interactive map.
+BLOCK_FILLS = tuple(fill for _, fill, _, _ in BLOCK_CLASSES)
 
 
 def scale_length(extent_width_m: float) -> float:
@@ -129,7 +106,7 @@ def _draw_facilities(
     codes = fac[category].astype(object).to_numpy()
     for i, cat in enumerate(c.categories):
         rows = np.isin(codes, list(members(a.preset.table, cat)))
-        colour = FACILITY_COLOURS[i % len(FACILITY_COLOURS)]
+        colour = CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)]
         style = {"s": 22, "c": colour, "edgecolors": "white", "linewidths": 0.6, "zorder": 4}
         _draw_points(ax, fac[rows], box, metric, **style)
 

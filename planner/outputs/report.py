@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
-import math
 import os
 import re
 from collections.abc import Sequence
@@ -38,6 +37,9 @@ from ..assessment import Assessment
 from ..errors import InputError, closest, describe
 from ..rules import Circle
 from ._common import (
+    fmt_num,
+    fmt_pct,
+    is_missing,
     pick_circle,
     short_name,
 )
@@ -56,13 +58,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "S": ("二手来源", "secondary source"),
     "R": ("凭记忆，未核实", "recalled, not verified"),
     "I": ("解释性判断", "interpretation"),
-}
-
-UNITS: dict[str, tuple[str, str]] = {
-    "community": ("社区", "community"),
-    "street": ("街道(乡镇)", "street/township"),
-    "block": ("地块", "block"),
-    "facility": ("设施", "facility"),
 }
 
 SITE_COLUMNS: dict[str, tuple[str, str]] = {
@@ -175,8 +170,8 @@ def _env() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["pct"] = _pct
-    env.filters["num"] = _num
+    env.filters["pct"] = fmt_pct
+    env.filters["num"] = fmt_num
     return env
 
 
@@ -191,31 +186,8 @@ def _record(row: object) -> dict[str, Any]:
     return {str(k): v for k, v in row.items()}
 
 
-def _isnan(v: object) -> bool:
-    if v is None or v is pd.NA:
-        return True
-    try:
-        return math.isnan(float(v))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
-
-
-def _pct(v: object) -> str:
-    return "—" if _isnan(v) else f"{float(v):.1%}"  # type: ignore[arg-type]
-
-
-def _num(v: object, digits: int = 0) -> str:
-    if _isnan(v):
-        return "—"
-    try:
-        f = float(v)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return str(v)
-    return f"{f:,.{digits}f}"
-
-
 def _text(v: object) -> str:
-    return "" if _isnan(v) else str(v)
+    return "" if is_missing(v) else str(v)
 
 
 def _safe_filename(name: str) -> str:
