@@ -70,6 +70,19 @@ def _freeze_frame(frame: pd.DataFrame | pd.Series) -> None:
         _freeze_array(getattr(values, "_ndarray", None))  # string and datetime arrays
 
 
+def _parts(value: Any) -> list[Any]:
+    """What a container, network or record holds, to be frozen in turn."""
+    if isinstance(value, Network):
+        return [a for a in vars(value).values() if isinstance(a, np.ndarray | pd.DataFrame)]
+    if isinstance(value, list | tuple):
+        return list(value)
+    if isinstance(value, dict):
+        return list(value.values())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [getattr(value, f.name) for f in dataclasses.fields(value)]
+    return []
+
+
 def frozen(value: T, _seen: set[int] | None = None) -> T:
     """``value`` made read-only in place (see the module doc), and returned."""
     seen = set() if _seen is None else _seen
@@ -83,19 +96,8 @@ def frozen(value: T, _seen: set[int] | None = None) -> T:
     elif sp.issparse(value):
         for part in ("data", "indices", "indptr"):
             _freeze_array(getattr(value, part, None))
-    elif isinstance(value, Network):
-        for attr in vars(value).values():
-            if isinstance(attr, np.ndarray | pd.DataFrame):
-                frozen(attr, seen)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            frozen(item, seen)
-    elif isinstance(value, dict):
-        for item in value.values():
-            frozen(item, seen)
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        for f in dataclasses.fields(value):
-            frozen(getattr(value, f.name), seen)
+    for item in _parts(value):
+        frozen(item, seen)
     return value
 
 
