@@ -38,46 +38,57 @@ def _inlined(fn: _F) -> _F:
 
 
 @_inlined
-def _push(keys: np.ndarray, nodes: np.ndarray, size: int, key: float, node: int) -> None:
-    """Sift (key, node) up from position ``size`` of a 4-ary min-heap."""
+def _push(heap: np.ndarray, size: int, key: float, node: int) -> None:
+    """Sift (key, node) up from position ``size`` of a 4-ary min-heap.
+
+    The heap is one float64 array of (key, node) pairs side by side (a node number is
+    exact as a float64), so an entry's key and node share a cache line and the four
+    children of an entry span one line."""
     i = size
     while i > 0:
         p = (i - 1) >> 2
-        if keys[p] <= key:
+        if heap[2 * p] <= key:
             break
-        keys[i] = keys[p]
-        nodes[i] = nodes[p]
+        heap[2 * i] = heap[2 * p]
+        heap[2 * i + 1] = heap[2 * p + 1]
         i = p
-    keys[i] = key
-    nodes[i] = node
+    heap[2 * i] = key
+    heap[2 * i + 1] = node
 
 
 @_inlined
-def _pop(keys: np.ndarray, nodes: np.ndarray, size: int) -> None:
+def _pop(heap: np.ndarray, size: int) -> None:
     """Remove the top of a 4-ary min-heap of ``size`` entries (the last one sifts down)."""
     size -= 1
     if size == 0:
         return
-    key = keys[size]
-    node = nodes[size]
+    key = heap[2 * size]
+    node = heap[2 * size + 1]
     i = 0
     while True:
         c = 4 * i + 1
         if c >= size:
             break
         m = c
-        mk = keys[c]
+        mk = heap[2 * c]
         for q in range(c + 1, min(c + 4, size)):
-            if keys[q] < mk:
-                mk = keys[q]
+            if heap[2 * q] < mk:
+                mk = heap[2 * q]
                 m = q
         if mk >= key:
             break
-        keys[i] = mk
-        nodes[i] = nodes[m]
+        heap[2 * i] = mk
+        heap[2 * i + 1] = heap[2 * m + 1]
         i = m
-    keys[i] = key
-    nodes[i] = node
+    heap[2 * i] = key
+    heap[2 * i + 1] = node
+
+
+@_inlined
+def heap_size(n_nodes: int, n_links: int) -> int:
+    """Length of a heap array that rarely needs to grow for a search on ``n_nodes``
+    nodes from ``n_links`` source links (two float64 per entry)."""
+    return 2 * (n_nodes + n_links + 16)
 
 
 @_compiled
@@ -91,19 +102,21 @@ def dijkstra(
     limit: float,
     dist: np.ndarray,
     who: np.ndarray,
-) -> None:
+    heap: np.ndarray,
+) -> np.ndarray:
     """Multi-source Dijkstra on a CSR graph, the sources entering through links.
 
     Source link k reaches node ``src_node[k]`` after ``src_w[k]`` seconds from source
     ``src_id[k]``. Fills ``dist`` (inf beyond ``limit``) and, when ``who`` is not
     empty, the source each node's time comes from (-1 for none). The queue is a 4-ary
-    heap of (time, node) entries; a node whose time drops is pushed again and its
-    older entries are skipped when they come up.
+    heap of (time, node) entries in ``heap`` (work space, see :func:`heap_size`); a
+    node whose time drops is pushed again and its older entries are skipped when they
+    come up. Returns the heap array used: ``heap``, or a larger one when more stale
+    entries than it holds were queued at once (rare), for the caller to keep.
     """
-    size = len(dist) + len(src_node) + 16
-    while not _search(indptr, indices, data, src_node, src_w, src_id, limit, dist, who,
-                      np.empty(size), np.empty(size, dtype=indices.dtype)):  # fmt: skip
-        size *= 2  # more stale entries than nodes at once: rare; start again
+    while not _search(indptr, indices, data, src_node, src_w, src_id, limit, dist, who, heap):
+        heap = np.empty(2 * len(heap))  # start again with room for twice the entries
+    return heap
 
 
 @_compiled
@@ -117,29 +130,30 @@ def _search(
     limit: float,
     dist: np.ndarray,
     who: np.ndarray,
-    keys: np.ndarray,
-    nodes: np.ndarray,
+    heap: np.ndarray,
 ) -> bool:
-    """:func:`dijkstra` with a heap of ``len(keys)`` entries; False if it overflows."""
+    """:func:`dijkstra` with a heap of ``len(heap) // 2`` entries; False if it overflows."""
     track = len(who) > 0
     dist[:] = np.inf
     if track:
         who[:] = -1
     size = 0
+    cap = len(heap) // 2
     for k in range(len(src_node)):
         v = src_node[k]
         w = src_w[k]
         if w <= limit and w < dist[v]:
+            if size == cap:
+                return False
             dist[v] = w
             if track:
                 who[v] = src_id[k]
-            _push(keys, nodes, size, w, v)
+            _push(heap, size, w, v)
             size += 1
-    cap = len(keys)
     while size > 0:
-        du = keys[0]
-        u = nodes[0]
-        _pop(keys, nodes, size)
+        du = heap[0]
+        u = int(heap[1])
+        _pop(heap, size)
         size -= 1
         if du > dist[u]:
             continue  # an older entry of a node reached faster since
@@ -152,7 +166,7 @@ def _search(
                 dist[v] = nd
                 if track:
                     who[v] = who[u]
-                _push(keys, nodes, size, nd, v)
+                _push(heap, size, nd, v)
                 size += 1
     return True
 
@@ -171,7 +185,8 @@ def node_times(
     """:func:`dijkstra` into new arrays: (times, sources; empty unless ``track``)."""
     dist = np.empty(len(indptr) - 1)
     who = np.empty(len(dist) if track else 0, dtype=np.int64)
-    dijkstra(indptr, indices, data, src_node, src_w, src_id, limit, dist, who)
+    heap = np.empty(heap_size(len(dist), len(src_node)))
+    dijkstra(indptr, indices, data, src_node, src_w, src_id, limit, dist, who, heap)
     return dist, who
 
 
@@ -261,7 +276,8 @@ def category_times(
     street_tpm: tuple[np.ndarray, np.ndarray, np.ndarray],
     best: np.ndarray,
     best_who: np.ndarray,
-) -> None:
+    work: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> np.ndarray:
     """One category from its facilities to every origin: Dijkstra, then the origins.
 
     ``links``: (node, seconds, facility) of the facilities' links to the graph;
@@ -270,11 +286,15 @@ def category_times(
     ``facilities``: the facility entries' street, offset, connector and owner;
     ``street_tpm``: seconds per metre on connectors, forward and backward.
     Fills ``best`` (seconds, inf beyond ``limit``) and, when it is not empty,
-    ``best_who`` (the facility, -1 for none).
+    ``best_who`` (the facility, -1 for none). ``work``: the search's work space, kept
+    by the caller between calls (no fresh pages per call): an array per node for the
+    times, one for their sources (empty unless ``best_who`` is not), and the heap;
+    returns the heap array to keep (see :func:`dijkstra`).
     """
     owner, node_u, node_v, to_u, to_v, street, offset, connector, by_street, ptr = legs
     track = len(best_who) > 0
-    dist, who = node_times(indptr, indices, data, links[0], links[1], links[2], limit, track)
+    dist, who, heap = work
+    heap = dijkstra(indptr, indices, data, links[0], links[1], links[2], limit, dist, who, heap)
     best[:] = np.inf
     best_who[:] = -1
     _from_nodes(dist, who, owner, node_u, node_v, to_u, to_v, best, best_who)
@@ -288,6 +308,7 @@ def category_times(
             best[o] = np.inf
             if track:
                 best_who[o] = -1
+    return heap
 
 
 # --- snapping ---------------------------------------------------------------------------

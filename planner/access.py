@@ -523,13 +523,41 @@ def category_times(
         n = jobs[i].legs.n_points
         best = np.empty(n)
         who = np.empty(n if nearest else 0, dtype=np.int64)
-        kernels.category_times(*tasks[i], best, who)
+        task = tasks[i]
+        work = _work_space(kernels, len(task[0]) - 1, len(task[3][0]), nearest)
+        _work.heap = kernels.category_times(*task, best, who, work)
         return best, (who if nearest else None)
 
     out: list[tuple[np.ndarray, np.ndarray | None]] = [(np.zeros(0), None)] * len(jobs)
     for i, result in zip(order, _parallel.run(one, order), strict=True):
         out[i] = result
     return out
+
+
+_work = threading.local()
+
+
+def _work_space(
+    kernels: Any, n: int, links: int, track: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """This thread's work space for a search on ``n`` nodes: times, sources (empty
+    unless ``track``) and heap. Kept between calls, so that a search does not fault in
+    fresh pages (about 5 % of a search on a million nodes); it grows to the largest
+    network searched on the thread (24 bytes a node, 32 with sources)."""
+    dist = getattr(_work, "dist", None)
+    if dist is None or len(dist) < n:
+        dist = _work.dist = np.empty(n)
+    who = getattr(_work, "who", None)
+    if track and (who is None or len(who) < n):
+        who = _work.who = np.empty(n, dtype=np.int64)
+    heap = getattr(_work, "heap", None)
+    size = kernels.heap_size(n, links)
+    if heap is None or len(heap) < size:
+        heap = _work.heap = np.empty(size)
+    return dist[:n], (who[:n] if track and who is not None else _NO_SOURCES), heap
+
+
+_NO_SOURCES = np.empty(0, dtype=np.int64)
 
 
 def _kernel_task(job: CategoryJob) -> tuple[Any, ...]:

@@ -21,7 +21,7 @@ from helpers import unavailable
 
 import planner
 from planner import _parallel, settings
-from planner.access import node_times
+from planner.access import kernel_graph, node_times
 from planner.errors import InputError, PlannerWarning
 from planner.network import Network
 from planner.synthetic import grid_raw
@@ -148,8 +148,6 @@ def test_threads_give_identical_assessments(restore_settings):
 
 def test_kernel_dijkstra_equals_scipy_at_ties_zero_links_and_the_limit(restore_settings):
     """Random graphs with zero-time links, equal times and a limit some nodes hit exactly."""
-    from planner.access import kernel_graph
-
     net = Network.from_raw(grid_raw(900, seed=5), mode="walk")
     mg = net.graph
     rng = np.random.default_rng(5)
@@ -190,6 +188,31 @@ def test_kernel_dijkstra_equals_scipy_at_ties_zero_links_and_the_limit(restore_s
     assert np.array_equal(got, want)
     assert np.isfinite(got).mean() > 0.2
     assert kernel_graph(mg).indptr[-1] == mg.csr_t.nnz
+
+
+def test_kernel_heap_that_overflows_grows_and_gives_the_same_times():
+    """A work heap too small for the search (one entry) is replaced by larger ones until
+    the search completes; the times equal those of a search with room to spare."""
+    kernels = _parallel.kernels()
+    if kernels is None:
+        pytest.skip("numba not installed")
+    net = Network.from_raw(grid_raw(900, seed=7), mode="walk")
+    kg = kernel_graph(net.graph)
+    n = len(kg.indptr) - 1
+    src = np.array([0, 5, 300], dtype=kg.indices.dtype)
+    src_w = np.array([0.0, 3.0, 1.5])
+    ids = np.arange(3, dtype=np.int64)
+    want, _ = kernels.node_times(kg.indptr, kg.indices, kg.data, src, src_w, ids, 1800.0, False)
+    dist, who = np.empty(n), np.empty(n, dtype=np.int64)
+    tiny = np.empty(2)
+    heap = kernels.dijkstra(kg.indptr, kg.indices, kg.data, src, src_w, ids, 1800.0, dist, who,
+                            tiny)  # fmt: skip
+    assert len(heap) > len(tiny)
+    assert np.array_equal(dist, want)
+    assert np.isfinite(dist).sum() > n // 4
+    assert set(np.unique(who[np.isfinite(dist)])) <= {0, 1, 2}
+    assert len(kernels.dijkstra(kg.indptr, kg.indices, kg.data, src, src_w, ids, 1800.0, dist,
+                                who, heap)) == len(heap)  # fmt: skip
 
 
 def test_without_numba_the_scipy_path_runs(restore_settings, monkeypatch):
