@@ -167,7 +167,11 @@ CELL_EPS_M = 1e-3
 BUCKET_PARTS = 2.0
 """Parts per bucket, on average, of the compiled engine's snapping index."""
 SNAP_CHUNK = 2048
-"""Points snapped by one task of the compiled engine (tasks run on settings.threads)."""
+"""Most points snapped by one task of the compiled engine (tasks run on
+settings.threads); fewer points are cut into at least four tasks per thread, so that
+the threads finish together."""
+SNAP_CHUNK_MIN = 256
+"""Fewest points in one snapping task (but the last)."""
 
 
 @dataclass
@@ -512,8 +516,10 @@ class EdgeSnapper:
         )  # fmt: skip
         limit = float(max_dist)
 
+        step = min(SNAP_CHUNK, max(SNAP_CHUNK_MIN, -(-n // (4 * _parallel.n_threads()))))
+
         def chunk(lo: int) -> tuple[np.ndarray, np.ndarray] | None:
-            hi = min(lo + SNAP_CHUNK, n)
+            hi = min(lo + step, n)
             cap = 2 * (hi - lo) + 16
             while True:
                 out_f, out_i = np.empty((4, cap)), np.empty((2, cap), dtype=np.int64)
@@ -527,7 +533,7 @@ class EdgeSnapper:
                     return out_f[:, :w], out_i[:, :w]
                 cap = w
 
-        done = _parallel.run(chunk, range(0, n, SNAP_CHUNK))
+        done = _parallel.run(chunk, range(0, n, step))
         if any(d is None for d in done):
             return None
         f = np.concatenate([d[0] for d in done], axis=1)
