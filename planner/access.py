@@ -183,9 +183,10 @@ def node_times(
     kernels = _parallel.kernels()
     if kernels is not None:
         kg = kernel_graph(mg, reverse=reverse)
-        dist, who = kernels.node_times(
-            kg.indptr, kg.indices, kg.data, kg.rank[node], w, fpos, float(limit), with_source
-        )
+        dist, who, heap = _work_space(kernels, n, len(node), with_source)
+        _work.heap = kernels.dijkstra(
+            kg.indptr, kg.indices, kg.data, kg.rank[node], w, fpos, float(limit), dist, who, heap
+        )  # into this thread's work space; the answers are copied out in node order
         return dist[kg.rank], (who[kg.rank] if with_source else None)
     base = mg.csr_t if reverse else mg.csr
     sources = np.arange(n, n + f)

@@ -926,7 +926,7 @@ def roll_ups(
         "by_community": _rollup(table, chosen, "community"),
         "by_street": _rollup(table, chosen, "street"),
         "by_setting": _rollup(table, chosen, "setting"),
-        "coverage": _coverage(table, chosen, checked.key_of),
+        "coverage": coverage_table(table, chosen, checked.key_of),
         "confidence": _confidence(checked, rows_of),
         "targets": targets,
         "targets_by_unit": per_unit,
@@ -934,15 +934,18 @@ def roll_ups(
     }
 
 
-def _shares(df: pd.DataFrame) -> pd.DataFrame:
-    """Share columns from summed counts (NA where the denominator is 0 or missing)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for what in ("population", "households"):
-            den = df[what]
-            df[f"{what}_share"] = (df[f"{what}_inside"] / den).where(den > 0)
-        df["radius_population_share"] = (df["population_inside_radius"] / df["population"]).where(
-            df["population"] > 0
-        )
+def add_shares(df: Any) -> Any:
+    """Share columns from summed counts (NA where the denominator is 0 or missing),
+    added to ``df`` (a DataFrame, or a dict of arrays) in place, and returned."""
+
+    def share(part: str, whole: str) -> np.ndarray:
+        den = np.asarray(df[whole], dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(den > 0, np.asarray(df[part], dtype=float) / den, np.nan)
+
+    df["population_share"] = share("population_inside", "population")
+    df["households_share"] = share("households_inside", "households")
+    df["radius_population_share"] = share("population_inside_radius", "population")
     return df
 
 
@@ -978,7 +981,8 @@ def _long(out: pd.DataFrame, chosen: list[Circle], by: str | None) -> pd.DataFra
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-_SUMS = [
+#: The summed columns of ``summary`` and the ``by_*`` roll-ups, in their order.
+ROLL_UP_SUMS = _SUMS = [
     "blocks",
     "blocks_outside",
     "population",
@@ -996,7 +1000,7 @@ def _rollup(out: pd.DataFrame, chosen: list[Circle], by: str) -> pd.DataFrame:
     long = long[long[by].notna()]
     g = long.groupby([by, "circle"], sort=True)[_SUMS].sum(min_count=1)
     g["households"] = long.groupby([by, "circle"])["households"].sum(min_count=1)
-    return _shares(g)
+    return add_shares(g)
 
 
 def _summary(
@@ -1009,7 +1013,7 @@ def _summary(
         g = pd.DataFrame(columns=_SUMS)
     g = g.reindex([c.id for c in chosen])
     g[["blocks", "blocks_outside"]] = g[["blocks", "blocks_outside"]].fillna(0).astype(int)
-    g = _shares(g)
+    g = add_shares(g)
     meta = pd.DataFrame([_circle_meta(c, key_of[c.id]) for c in chosen]).set_index("circle")
     return g.join(meta)
 
@@ -1035,17 +1039,15 @@ def _circle_meta(c: Circle, key: EngineKey) -> dict[str, Any]:
     }
 
 
-def _coverage(
+def coverage_table(
     out: pd.DataFrame, chosen: list[Circle], key_of: Mapping[str, EngineKey]
 ) -> pd.DataFrame:
-    pop = out["population"].to_numpy(dtype=float)
+    """Per circle and category: the population the circle applies to and the part of it
+    that reaches the category within the circle's threshold (``Assessment.coverage``)."""
     rows = []
     for c in chosen:
-        ok = out[c.id].notna().to_numpy()
-        total = pop[ok].sum()
-        for cat in c.categories:
-            reach = out[value_column(cat, key_of[c.id])].to_numpy(dtype=float) <= c.threshold
-            inside = pop[ok & reach].sum()
+        total, reaching = coverage_values(out, c, key_of)
+        for cat, inside in zip(c.categories, reaching, strict=True):
             rows.append(
                 {
                     "circle": c.id,
@@ -1056,6 +1058,20 @@ def _coverage(
                 }
             )
     return pd.DataFrame(rows).set_index(["circle", "category"])
+
+
+def coverage_values(
+    out: pd.DataFrame, c: Circle, key_of: Mapping[str, EngineKey]
+) -> tuple[float, list[float]]:
+    """A circle's row of :func:`coverage_table`: the population it applies to and, per
+    category in order, the part of it that reaches the category in time."""
+    pop = out["population"].to_numpy(dtype=float)
+    ok = out[c.id].notna().to_numpy()
+    reaching = []
+    for cat in c.categories:
+        reach = out[value_column(cat, key_of[c.id])].to_numpy(dtype=float) <= c.threshold
+        reaching.append(pop[ok & reach].sum())
+    return pop[ok].sum(), reaching
 
 
 def _confidence(checked: Layers, rows_of: Mapping[str, np.ndarray]) -> pd.DataFrame:
@@ -1492,7 +1508,7 @@ def circle_roll_ups(
         "by_community": _rollup(table, circles, "community"),
         "by_street": _rollup(table, circles, "street"),
         "by_setting": _rollup(table, circles, "setting"),
-        "coverage": _coverage(table, circles, key_of),
+        "coverage": coverage_table(table, circles, key_of),
     }
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import geopandas as gpd
@@ -53,12 +53,15 @@ from .access import (
     snap_origins,
 )
 from .assess import (
+    ROLL_UP_SUMS,
     Checked,
     Passes,
+    add_shares,
     circle_columns,
     circle_roll_ups,
     component_table,
     confidence_table,
+    coverage_values,
     facility_rows,
     on_components_of,
     roll_ups,
@@ -141,6 +144,9 @@ class _State:
     components: dict[EngineKey, int]
     nodes: dict[Pair, _Nodes]
     added: int = 0  # stations labelled added_<n> so far
+    # per (roll-up table, circle): its rows there and each block's row among them; a
+    # cache shared by the states of one assessment (the blocks' groups never change)
+    groups: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 #: State per assessment (id -> (weak reference, state)), dropped when the assessment goes.
@@ -922,7 +928,11 @@ def _rolled_after(
     checked = edit.st.checked
     tables = {name: getattr(a, name) for name in ROLLED}
     again = [c for c in checked.circles if redo.get(c.id)]
-    if again:
+    quick = _quick_roll_ups(edit.st, tables, table, again) if again else None
+    coverage = _quick_coverage(tables["coverage"], table, again, checked.key_of)
+    if quick is not None and coverage is not None:
+        tables.update(quick, coverage=coverage)
+    elif again:
         parts = circle_roll_ups(table, again, checked.key_of)
         parts["summary"] = parts["summary"].join(components[["components", "population_cut_off"]])
         tables.update({name: _splice(tables[name], part) for name, part in parts.items()})
@@ -938,6 +948,162 @@ def _rolled_after(
         conf = confidence_table(replace(checked, circles=using), edit.st.rows_of)
         tables["confidence"] = _splice(tables["confidence"], conf)
     return tables
+
+
+# --- roll-ups of whole-number counts ------------------------------------------------------
+
+ROLL_UP_BY = ("community", "street", "setting")
+
+
+def _quick_roll_ups(
+    st: _State, tables: Mapping[str, pd.DataFrame], table: pd.DataFrame, again: list[Circle]
+) -> dict[str, pd.DataFrame] | None:
+    """``summary`` and ``by_*`` with the rows of the circles ``again`` summed again, as
+    :func:`circle_roll_ups` and :func:`_splice` give them, but with numpy sums over the
+    groups the old tables hold (found once per assessment, see ``_State.groups``).
+
+    Only where population and households are whole numbers with no gaps (as census and
+    building tables give them): their sums are then exact whatever the order of
+    addition, so equal to pandas' group sums to the last bit. None otherwise, or where
+    a table does not have the expected shape: the caller takes the general path.
+    """
+    counts = _whole_counts(table)
+    if counts is None:
+        return None
+    out: dict[str, pd.DataFrame] = {}
+    for name in ("summary", *(f"by_{by}" for by in ROLL_UP_BY)):
+        old = tables[name]
+        if len(old) == 0:
+            continue
+        rows, parts = [], []
+        for c in again:
+            pos, codes = _group_rows(st, name, old, table, c.id)
+            if len(pos) == 0:
+                continue
+            flags = _flags(table, c.id)
+            if name == "summary" and not flags[0].any():
+                return None  # a circle that applies to no block: pandas' empty sums
+            rows.append(pos)
+            parts.append(_group_sums(codes, len(pos), flags, counts))
+        if rows:
+            merged = {col: np.concatenate([part[col] for part in parts]) for col in parts[0]}
+            new = _write_rows(old, np.concatenate(rows), merged)
+            if new is None:
+                return None
+            out[name] = new
+    return out
+
+
+def _quick_coverage(
+    old: pd.DataFrame, table: pd.DataFrame, again: list[Circle], key_of: Mapping[str, EngineKey]
+) -> pd.DataFrame | None:
+    """``coverage`` with the rows of the circles ``again`` computed again, in place of
+    :func:`coverage_table` and :func:`_splice` (the same sums; None: rows missing)."""
+    if not again:
+        return old
+    keys, reaching, shares = [], [], []
+    for c in again:
+        total, inside = coverage_values(table, c, key_of)
+        keys += [(c.id, cat) for cat in c.categories]
+        reaching += inside
+        shares += [x / total if total > 0 else np.nan for x in inside]
+    pos = old.index.get_indexer(pd.MultiIndex.from_tuples(keys))
+    if (pos < 0).any():
+        return None
+    fresh = {"population_reaching": np.array(reaching), "population_share": np.array(shares)}
+    return _write_rows(old, pos, fresh)
+
+
+def _whole_counts(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """(population, households or None when absent or empty) if all are whole numbers."""
+    pop = table["population"].to_numpy(dtype=float)
+    hh = table["households"].to_numpy(dtype=float) if "households" in table.columns else None
+    if hh is not None and np.isnan(hh).all():
+        hh = None
+    for v in (pop,) if hh is None else (pop, hh):
+        if not (np.isfinite(v).all() and (v == np.round(v)).all() and np.abs(v).sum() < 2**53):
+            return None
+    return pop, hh
+
+
+def _group_rows(
+    st: _State, name: str, old: pd.DataFrame, table: pd.DataFrame, cid: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of circle ``cid``'s rows in the roll-up ``old`` and each block's row
+    among them (-1: none)."""
+    key = (name, cid)
+    known = st.groups.get(key)
+    if known is None:
+        if name == "summary":
+            pos = np.flatnonzero(old.index == cid)
+            codes = np.zeros(len(table), dtype=np.int64)
+        else:
+            by = name.removeprefix("by_")
+            pos = np.flatnonzero(old.index.get_level_values("circle") == cid)
+            labels = pd.Index(old.index.get_level_values(by)[pos])
+            if labels.is_unique:
+                codes = labels.get_indexer(pd.Index(table[by].to_numpy()))
+            else:  # pragma: no cover - one row per group and circle
+                pos, codes = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        known = st.groups[key] = (pos, codes)
+    return known
+
+
+def _flags(table: pd.DataFrame, cid: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per block: the circle applies, the block is inside, inside the straight radius."""
+    inside = table[cid]
+    ok = inside.notna().to_numpy()
+    ins = inside.fillna(False).to_numpy(dtype=bool)
+    ins_r = table[f"{cid}__radius"].fillna(False).to_numpy(dtype=bool)
+    return ok, ins, ins_r
+
+
+def _group_sums(
+    codes: np.ndarray,
+    n: int,
+    flags: tuple[np.ndarray, np.ndarray, np.ndarray],
+    counts: tuple[np.ndarray, np.ndarray | None],
+) -> dict[str, np.ndarray]:
+    """The summed columns and shares of ``n`` groups (exact for whole-number counts)."""
+    ok, ins, ins_r = flags
+    pop, hh = counts
+    w = ok & (codes >= 0)
+    c, i, r, p = codes[w], ins[w], ins_r[w], pop[w]
+    sums: dict[str, np.ndarray] = {
+        "blocks": np.bincount(c, minlength=n).astype(np.int64),
+        "blocks_outside": np.bincount(c[~i], minlength=n).astype(np.int64),
+        "population": np.bincount(c, weights=p, minlength=n),
+        "population_inside": np.bincount(c, weights=p * i, minlength=n),
+        "population_inside_radius": np.bincount(c, weights=p * r, minlength=n),
+        "households": np.full(n, np.nan),
+        "households_inside": np.full(n, np.nan),
+    }
+    if hh is not None:
+        sums["households"] = np.bincount(c, weights=hh[w], minlength=n)
+        sums["households_inside"] = np.bincount(c, weights=hh[w] * i, minlength=n)
+    return add_shares({col: sums[col] for col in ROLL_UP_SUMS})
+
+
+def _write_rows(
+    old: pd.DataFrame, pos: np.ndarray, new: Mapping[str, np.ndarray]
+) -> pd.DataFrame | None:
+    """``old`` with the columns of ``new`` written at rows ``pos`` (None if a column is
+    missing or would change its type)."""
+    data: dict[Hashable, Any] = {}
+    for col in old.columns:
+        if col not in new:
+            data[col] = old[col].array
+            continue
+        values = old[col].to_numpy(copy=True)
+        if values.dtype != new[col].dtype:
+            return None
+        values[pos] = new[col]
+        data[col] = values
+    if len(data) != old.shape[1] or not set(new) <= set(data):
+        return None
+    out = pd.DataFrame(data, index=old.index, copy=False)
+    out.columns = old.columns
+    return out
 
 
 class _MismatchError(Exception):
