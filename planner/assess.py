@@ -1061,14 +1061,18 @@ def coverage_table(
 
 
 def coverage_values(
-    out: pd.DataFrame, c: Circle, key_of: Mapping[str, EngineKey]
+    out: pd.DataFrame,
+    c: Circle,
+    key_of: Mapping[str, EngineKey],
+    categories: Sequence[str] | None = None,
 ) -> tuple[float, list[float]]:
-    """A circle's row of :func:`coverage_table`: the population it applies to and, per
-    category in order, the part of it that reaches the category in time."""
+    """A circle's rows of :func:`coverage_table`: the population it applies to and, per
+    category in order (its own, or ``categories``), the part of it that reaches the
+    category in time."""
     pop = out["population"].to_numpy(dtype=float)
     ok = out[c.id].notna().to_numpy()
     reaching = []
-    for cat in c.categories:
+    for cat in c.categories if categories is None else categories:
         reach = out[value_column(cat, key_of[c.id])].to_numpy(dtype=float) <= c.threshold
         reaching.append(pop[ok & reach].sum())
     return pop[ok].sum(), reaching

@@ -43,7 +43,9 @@ from ._log import log
 from ._snap import SnapResult
 from ._validate import check_facilities, check_gdf
 from .access import (
+    CategoryJob,
     OriginLegs,
+    category_times,
     facility_links,
     node_times,
     origin_legs,
@@ -575,7 +577,8 @@ def _ways_after(
         snap = snap_layer(w.net, new.geometry).snap if len(new) else w.facilities.take(kept[:0])
         used = [k for k, kk in pairs if kk == key and k in new_rows]
         _check_reach(w.net, snap, new, new_rows, used, len(kept))
-        out[key] = replace(w, facilities=_concat_snaps(w.facilities.take(kept), snap))
+        kept_snap = w.facilities if len(kept) == w.facilities.n_points else w.facilities.take(kept)
+        out[key] = replace(w, facilities=_concat_snaps(kept_snap, snap))
     return out
 
 
@@ -671,9 +674,9 @@ def _pair_times(
     if nodes is None and not removal:  # additions only: the smaller of old and new
         if not len(new_rows):
             return old
-        dist = np.minimum.reduce([_search(after, key, int(r), searches) for r in new_rows])
-        t = _read(w, dist, w.facilities.take(new_rows))
-        return np.minimum(old, t)
+        # one engine pass from the new points alone: node times never leave the kernel
+        job = CategoryJob(mg, w.legs, w.facilities.take(new_rows), w.limit)
+        return np.minimum(old, category_times([job])[0][0])
     pos = _snapped_rows(w.facilities, after.rows_of[cat])
     sub = w.facilities.take(pos)
     if nodes is None:  # the first removal in this category: one pass, noting the sources
@@ -929,7 +932,7 @@ def _rolled_after(
     tables = {name: getattr(a, name) for name in ROLLED}
     again = [c for c in checked.circles if redo.get(c.id)]
     quick = _quick_roll_ups(edit.st, tables, table, again) if again else None
-    coverage = _quick_coverage(tables["coverage"], table, again, checked.key_of)
+    coverage = _quick_coverage(tables["coverage"], table, again, checked.key_of, edit.touched)
     if quick is not None and coverage is not None:
         tables.update(quick, coverage=coverage)
     elif again:
@@ -970,6 +973,9 @@ def _quick_roll_ups(
     counts = _whole_counts(table)
     if counts is None:
         return None
+    flags = {c.id: _flags(table, c.id) for c in again}
+    if not all(flags[c.id][0].any() for c in again):
+        return None  # a circle that applies to no block: pandas' empty sums
     out: dict[str, pd.DataFrame] = {}
     for name in ("summary", *(f"by_{by}" for by in ROLL_UP_BY)):
         old = tables[name]
@@ -980,11 +986,8 @@ def _quick_roll_ups(
             pos, codes = _group_rows(st, name, old, table, c.id)
             if len(pos) == 0:
                 continue
-            flags = _flags(table, c.id)
-            if name == "summary" and not flags[0].any():
-                return None  # a circle that applies to no block: pandas' empty sums
             rows.append(pos)
-            parts.append(_group_sums(codes, len(pos), flags, counts))
+            parts.append(_group_sums(codes, len(pos), flags[c.id], counts))
         if rows:
             merged = {col: np.concatenate([part[col] for part in parts]) for col in parts[0]}
             new = _write_rows(old, np.concatenate(rows), merged)
@@ -995,18 +998,26 @@ def _quick_roll_ups(
 
 
 def _quick_coverage(
-    old: pd.DataFrame, table: pd.DataFrame, again: list[Circle], key_of: Mapping[str, EngineKey]
+    old: pd.DataFrame,
+    table: pd.DataFrame,
+    again: list[Circle],
+    key_of: Mapping[str, EngineKey],
+    touched: Sequence[str],
 ) -> pd.DataFrame | None:
-    """``coverage`` with the rows of the circles ``again`` computed again, in place of
+    """``coverage`` with the rows of the circles ``again`` and the categories
+    ``touched`` computed again (the others' times did not change), in place of
     :func:`coverage_table` and :func:`_splice` (the same sums; None: rows missing)."""
-    if not again:
-        return old
     keys, reaching, shares = [], [], []
     for c in again:
-        total, inside = coverage_values(table, c, key_of)
-        keys += [(c.id, cat) for cat in c.categories]
+        cats = [cat for cat in c.categories if cat in touched]
+        if not cats:
+            continue
+        total, inside = coverage_values(table, c, key_of, cats)
+        keys += [(c.id, cat) for cat in cats]
         reaching += inside
         shares += [x / total if total > 0 else np.nan for x in inside]
+    if not keys:
+        return old
     pos = old.index.get_indexer(pd.MultiIndex.from_tuples(keys))
     if (pos < 0).any():
         return None
