@@ -546,3 +546,43 @@ def _beaten(j: int, m: int, street: np.ndarray, d: np.ndarray, offset: np.ndarra
         elif offset[q] < offset[j] or (offset[q] == offset[j] and q < j):
             return True
     return False
+
+
+@_compiled
+def cell_order(
+    px: np.ndarray, py: np.ndarray, x0: float, y0: float, size: float, nx: int, ny: int
+) -> np.ndarray:
+    """Positions of the points in the order of the square cells holding them (cells row
+    by row from (x0, y0); points outside them or not finite first), stable: a counting
+    sort, O(points + cells)."""
+    n = len(px)
+    cell = np.zeros(n, dtype=np.int64)
+    for i in range(n):
+        x, y = px[i], py[i]
+        if np.isfinite(x) and np.isfinite(y):
+            fx = np.floor((x - x0) / size)
+            fy = np.floor((y - y0) / size)
+            if 0 <= fx < nx and 0 <= fy < ny:
+                cell[i] = int(fy) * nx + int(fx) + 1
+    return _counting_order(cell, nx * ny + 1)
+
+
+@_compiled
+def owner_order(owner: np.ndarray, n: int) -> np.ndarray:
+    """Positions of entries sorted by owner (0..n-1), stable: a counting sort."""
+    return _counting_order(owner, n)
+
+
+@_inlined
+def _counting_order(key: np.ndarray, n_keys: int) -> np.ndarray:
+    start = np.zeros(n_keys + 1, dtype=np.int64)
+    for i in range(len(key)):
+        start[key[i] + 1] += 1
+    for k in range(n_keys):
+        start[k + 1] += start[k]
+    order = np.empty(len(key), dtype=np.int64)
+    for i in range(len(key)):
+        k = key[i]
+        order[start[k]] = i
+        start[k] += 1
+    return order

@@ -172,6 +172,12 @@ settings.threads); fewer points are cut into at least four tasks per thread, so 
 the threads finish together."""
 SNAP_CHUNK_MIN = 256
 """Fewest points in one snapping task (but the last)."""
+SNAP_SORT_MIN = 4096
+"""From this many points on, the compiled engine snaps them in the order of the coarse
+cells holding them (nearby points one after the other: the index's memory is read
+while it is still in the cache) and puts the entries back in the points' order."""
+SNAP_SORT_CELL = 8
+"""Side of those coarse cells, in buckets of the snapping index."""
 
 
 @dataclass
@@ -533,11 +539,22 @@ class EdgeSnapper:
                     return out_f[:, :w], out_i[:, :w]
                 cap = w
 
+        order = None
+        if n >= SNAP_SORT_MIN:
+            bx, by, bsize, bnx, bny = bucket[:5]
+            k = SNAP_SORT_CELL
+            order = kernels.cell_order(px, py, bx, by, bsize * k, bnx // k + 1, bny // k + 1)
+            px, py = px[order], py[order]
         done = _parallel.run(chunk, range(0, n, step))
         if any(d is None for d in done):
             return None
         f = np.concatenate([d[0] for d in done], axis=1)
         i = np.concatenate([d[1] for d in done], axis=1)
+        if order is not None:  # entries back in the points' order (each point's in its own)
+            owner = order[i[0]]
+            back = kernels.owner_order(owner, n)
+            f, i = f[:, back], i[:, back]
+            i[0] = owner[back]
         return SnapResult(i[0], i[1], f[0], f[1], f[2], f[3], n)
 
     def _project_pieces(

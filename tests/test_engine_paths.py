@@ -96,6 +96,43 @@ def test_compiled_engine_equals_scipy_path_bitwise(restore_settings, mode, grid)
     assert (got_ids.isna().to_numpy() == want_ids.isna().to_numpy()).all()
 
 
+@pytest.mark.parametrize("grid", [False, True])
+def test_compiled_snapping_of_many_points_in_cell_order(restore_settings, monkeypatch, grid):
+    """From SNAP_SORT_MIN points on, the compiled engine snaps them in the order of the
+    cells holding them and puts the entries back: exactly the entries (and their order)
+    of snapping them in the given order, and the numpy path's entries; points on nodes,
+    outside the index, far away or not finite included."""
+    from planner import _snap
+
+    settings.snap_grid = "always" if grid else "never"
+    net = Network.from_raw(grid_raw(2500, seed=11), mode="walk")
+    rng = np.random.default_rng(11)
+    x0, y0, x1, y1 = net.nodes_gdf(to_input_crs=False).total_bounds
+    n = 3 * _snap.SNAP_SORT_MIN
+    px = rng.uniform(x0 - 300, x1 + 300, n)
+    py = rng.uniform(y0 - 300, y1 + 300, n)
+    px[:20] = net.x[:20]  # on nodes: several streets equally near
+    py[:20] = net.y[:20]
+    px[20:25] = np.nan
+    py[25:30] = np.inf
+    names = ("owner", "street", "offset", "connector", "x", "y")
+    settings.engine = "numba"
+    got = net.snap_xy(px, py)
+    monkeypatch.setattr(_snap, "SNAP_SORT_MIN", n + 1)
+    given_order = net.snap_xy(px, py)
+    for name in names:
+        assert np.array_equal(getattr(got, name), getattr(given_order, name), equal_nan=True)
+    settings.engine = "scipy"
+    want = net.snap_xy(px, py)
+    a = np.lexsort((got.street, got.owner))
+    b = np.lexsort((want.street, want.owner))
+    for name in names:
+        assert np.array_equal(getattr(got, name)[a], getattr(want, name)[b], equal_nan=True)
+    assert len(got.owner) > n  # some points have entries on several streets
+    assert (got.street >= 0).mean() > 0.5
+    assert (got.street < 0).sum() >= 10
+
+
 def _time_of(net, fac, org, gates, ids):
     """Each reported nearest facility's own time (from a pass with only it)."""
     out = np.full(ids.shape, np.inf)
