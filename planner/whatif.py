@@ -430,7 +430,7 @@ def _stations(st: _State, add: Any) -> gpd.GeoDataFrame | None:
     _check_points(gdf)
     _check_categories(st, gdf[col])
     given = st.given
-    out = gdf.to_crs(given.crs)
+    out = gdf.copy() if gdf.crs == given.crs else gdf.to_crs(given.crs)
     if out.geometry.name != given.geometry.name:
         out = out.rename_geometry(given.geometry.name)
     labels = out.index
@@ -502,7 +502,7 @@ def _apply(
     edit = _edit(st, gone, new)
     values = _new_values(a, st, edit)
     table, redo = _table_after(a.blocks, values, a.circles, edit.st.checked.key_of)
-    return _assessment_after(a, edit, table, redo), edit.st
+    return _assessment_after(a, st, edit, table, redo), edit.st
 
 
 def _edit(st: _State, gone: np.ndarray, new: gpd.GeoDataFrame | None) -> _Edit:
@@ -880,18 +880,20 @@ ROLLED = ("summary", "by_community", "by_street", "by_setting", "coverage", "con
 
 
 def _assessment_after(
-    a: Assessment, edit: _Edit, table: gpd.GeoDataFrame, redo: Mapping[str, bool]
+    a: Assessment, st: _State, edit: _Edit, table: gpd.GeoDataFrame, redo: Mapping[str, bool]
 ) -> Assessment:
     after = edit.st
     checked = after.checked
-    passes = Passes(
-        values={},
-        networks=a.networks,
-        linked=after.linked,
-        snapped=after.snapped,
-        components=after.components,
-    )
-    components = component_table(table, checked, passes)
+    components = a.components
+    if _relinked(st, after):  # a station on streets that had no facility of its kind
+        passes = Passes(
+            values={},
+            networks=a.networks,
+            linked=after.linked,
+            snapped=after.snapped,
+            components=after.components,
+        )
+        components = component_table(table, checked, passes)
     try:
         tables = _rolled_after(a, edit, table, redo, components)
     except _MismatchError:  # pragma: no cover - a table whose rows changed: all of it again
@@ -941,7 +943,9 @@ def _rolled_after(
         tables.update({name: _splice(tables[name], part) for name, part in parts.items()})
     cut = ["components", "population_cut_off"]
     summary = tables["summary"]
-    if not components[cut].reindex(summary.index).equals(summary[cut]):
+    if components is not a.components and not components[cut].reindex(summary.index).equals(
+        summary[cut]
+    ):
         summary = summary.copy()
         for col in cut:
             summary[col] = components[col].reindex(summary.index).to_numpy()
@@ -949,8 +953,22 @@ def _rolled_after(
     using = [c for c in checked.circles if set(edit.touched) & set(c.categories)]
     if using:
         conf = confidence_table(replace(checked, circles=using), edit.st.rows_of)
-        tables["confidence"] = _splice(tables["confidence"], conf)
+        old = tables["confidence"]
+        pos = old.index.get_indexer(conf.index)
+        fresh = {col: conf[col].to_numpy() for col in conf.columns}
+        quick_conf = _write_rows(old, pos, fresh) if (pos >= 0).all() else None
+        tables["confidence"] = quick_conf if quick_conf is not None else _splice(old, conf)
     return tables
+
+
+def _relinked(before: _State, after: _State) -> bool:
+    """Did the edit change, for some category and way, which blocks lie on streets that
+    hold a facility of it (and so the components table)?"""
+    for k, v in after.linked.items():
+        old = before.linked.get(k)
+        if old is None or (v is not old and not np.array_equal(v, old)):
+            return True
+    return False
 
 
 # --- roll-ups of whole-number counts ------------------------------------------------------
@@ -1105,6 +1123,8 @@ def _write_rows(
         if col not in new:
             data[col] = old[col].array
             continue
+        if not isinstance(old[col].dtype, np.dtype):
+            return None  # an extension dtype (nullable, string) would not survive numpy
         values = old[col].to_numpy(copy=True)
         if values.dtype != new[col].dtype:
             return None
