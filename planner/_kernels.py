@@ -115,7 +115,7 @@ def dijkstra(
     entries than it holds were queued at once (rare), for the caller to keep.
     """
     while not _search(indptr, indices, data, src_node, src_w, src_id, limit, dist, who, heap):
-        heap = np.empty(2 * len(heap))  # start again with room for twice the entries
+        heap = np.empty(max(2 * len(heap), 32))  # start again with room for twice as many
     return heap
 
 

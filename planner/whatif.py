@@ -148,7 +148,9 @@ class _State:
     added: int = 0  # stations labelled added_<n> so far
     # per (roll-up table, circle): its rows there and each block's row among them; a
     # cache shared by the states of one assessment (the blocks' groups never change)
-    groups: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    groups: dict[tuple[str, str], tuple[pd.Index, np.ndarray, np.ndarray]] = field(
+        default_factory=dict
+    )
 
 
 #: State per assessment (id -> (weak reference, state)), dropped when the assessment goes.
@@ -1001,7 +1003,10 @@ def _quick_roll_ups(
             continue
         rows, parts = [], []
         for c in again:
-            pos, codes = _group_rows(st, name, old, table, c.id)
+            found = _group_rows(st, name, old, table, c.id)
+            if found is None:
+                return None
+            pos, codes = found
             if len(pos) == 0:
                 continue
             rows.append(pos)
@@ -1057,25 +1062,38 @@ def _whole_counts(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None] |
 
 def _group_rows(
     st: _State, name: str, old: pd.DataFrame, table: pd.DataFrame, cid: str
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray] | None:
     """Positions of circle ``cid``'s rows in the roll-up ``old`` and each block's row
-    among them (-1: none)."""
+    among them (-1: none); None when ``old`` lacks a row that one of the circle's blocks
+    belongs to (a table filtered by hand: the caller takes the general path). Kept per
+    assessment while ``old``'s index stays the same."""
     key = (name, cid)
     known = st.groups.get(key)
-    if known is None:
-        if name == "summary":
-            pos = np.flatnonzero(old.index == cid)
-            codes = np.zeros(len(table), dtype=np.int64)
-        else:
-            by = name.removeprefix("by_")
-            pos = np.flatnonzero(old.index.get_level_values("circle") == cid)
-            labels = pd.Index(old.index.get_level_values(by)[pos])
-            if labels.is_unique:
-                codes = labels.get_indexer(pd.Index(table[by].to_numpy()))
-            else:  # pragma: no cover - one row per group and circle
-                pos, codes = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        known = st.groups[key] = (pos, codes)
-    return known
+    if known is None or not known[0].equals(old.index):
+        found = _find_groups(name, old, table, cid)
+        if found is None:
+            return None
+        known = st.groups[key] = (old.index, *found)
+    return known[1], known[2]
+
+
+def _find_groups(
+    name: str, old: pd.DataFrame, table: pd.DataFrame, cid: str
+) -> tuple[np.ndarray, np.ndarray] | None:
+    if name == "summary":
+        pos = np.flatnonzero(old.index == cid)
+        return (pos, np.zeros(len(table), dtype=np.int64)) if len(pos) == 1 else None
+    by = name.removeprefix("by_")
+    if by not in table.columns:
+        return None
+    pos = np.flatnonzero(old.index.get_level_values("circle") == cid)
+    labels = pd.Index(old.index.get_level_values(by)[pos])
+    if not labels.is_unique:
+        return None
+    values = table[by]
+    codes = labels.get_indexer(pd.Index(values.to_numpy()))
+    held = table[cid].notna().to_numpy() & values.notna().to_numpy()
+    return None if (codes[held] < 0).any() else (pos, codes)
 
 
 def _flags(table: pd.DataFrame, cid: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -1121,7 +1139,7 @@ def _write_rows(
     data: dict[Hashable, Any] = {}
     for col in old.columns:
         if col not in new:
-            data[col] = old[col].array
+            data[col] = old[col].array.copy()  # nothing shared with the old table
             continue
         if not isinstance(old[col].dtype, np.dtype):
             return None  # an extension dtype (nullable, string) would not survive numpy

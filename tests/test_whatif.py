@@ -195,6 +195,35 @@ def test_roll_ups_after_edits_equal_a_full_assess_to_the_last_bit(town_inputs, w
     assert all((x is not None) == whole for x in calls)
 
 
+def test_tables_reordered_or_filtered_by_hand_and_the_parent_left_alone(town_a, town_inputs):
+    """A user may sort or filter an assessment's tables before the next what_if: the
+    roll-ups still equal a full re-run (by label; a table missing a row of a changed
+    circle comes back whole),
+    and writing into a what_if's tables leaves the assessment it came from unchanged."""
+    a = town_a
+    fac = town_inputs[1]
+    cs = fac.index[fac["category"] == "culture_station"][0]
+    b = planner.what_if(a, add=library_at(2600, 20))
+    before = {name: getattr(a, name).copy() for name in ("summary", "coverage", "confidence")}
+    b.summary.iloc[0, b.summary.columns.get_loc("minutes")] = 12345
+    b.coverage.iloc[0, b.coverage.columns.get_loc("population")] = -1.0
+    b.confidence.iloc[0, b.confidence.columns.get_loc("facilities")] = -7
+    for name, table in before.items():
+        pd.testing.assert_frame_equal(getattr(a, name), table, obj=name)
+    b = planner.what_if(a, add=library_at(2600, 20))
+    b.summary = b.summary.iloc[::-1]
+    b.by_setting = b.by_setting.iloc[::-1]
+    # a row of a circle the removal changes: that circle's rows cannot be written in place
+    learning = b.by_community.index.get_level_values("circle") == "learning_15min"
+    b.by_community = b.by_community.drop(index=b.by_community.index[learning][:1])
+    c = planner.what_if(b, remove=[cs])
+    want = full_rerun(a, c.inputs["facilities"])
+    for name in ("summary", "by_setting", "by_community", "coverage"):
+        got, exp = getattr(c, name), getattr(want, name)
+        assert sorted(got.index) == sorted(exp.index), name
+        pd.testing.assert_frame_equal(got.loc[exp.index], exp, check_exact=True, obj=name)
+
+
 def test_a_station_that_only_targets_count(town_a):
     """A community service station is in no circle: the presence target changes alone."""
     t = town_a.targets.loc[("service_facility_coverage", "rural_other")]
