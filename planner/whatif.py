@@ -513,7 +513,13 @@ def _edit(st: _State, gone: np.ndarray, new: gpd.GeoDataFrame | None) -> _Edit:
     keep[gone] = False
     kept = np.flatnonzero(keep)
     parts = [st.given.iloc[kept] if len(gone) else st.given] + ([new] if new is not None else [])
-    given = gpd.GeoDataFrame(pd.concat(parts), geometry=st.given.geometry.name, crs=st.given.crs)
+    given = pd.concat(parts)
+    if not (
+        isinstance(given, gpd.GeoDataFrame)
+        and given.geometry.name == st.given.geometry.name
+        and given.crs == st.given.crs
+    ):
+        given = gpd.GeoDataFrame(given, geometry=st.given.geometry.name, crs=st.given.crs)
     fac = check_facilities(given, col)
     n_new = 0 if new is None else len(new)
     checked = replace(st.checked, facilities=fac)
@@ -955,12 +961,24 @@ def _rolled_after(
     using = [c for c in checked.circles if set(edit.touched) & set(c.categories)]
     if using:
         conf = confidence_table(replace(checked, circles=using), edit.st.rows_of)
-        old = tables["confidence"]
-        pos = old.index.get_indexer(conf.index)
-        fresh = {col: conf[col].to_numpy() for col in conf.columns}
-        quick_conf = _write_rows(old, pos, fresh) if (pos >= 0).all() else None
-        tables["confidence"] = quick_conf if quick_conf is not None else _splice(old, conf)
+        tables["confidence"] = _confidence_after(tables["confidence"], conf)
     return tables
+
+
+def _confidence_after(old: pd.DataFrame, conf: pd.DataFrame) -> pd.DataFrame:
+    """``old`` with the rows of ``conf``: numbers written in place where the text
+    columns (names, sources, flags) stay as they were, else spliced."""
+    pos = old.index.get_indexer(conf.index)
+    if (pos < 0).any() or list(conf.columns) != list(old.columns):
+        return _splice(old, conf)
+    fresh = {}
+    for col in conf.columns:
+        if isinstance(old[col].dtype, np.dtype):
+            fresh[col] = conf[col].to_numpy()
+        elif not old[col].iloc[pos].reset_index(drop=True).equals(conf[col].reset_index(drop=True)):
+            return _splice(old, conf)
+    out = _write_rows(old, pos, fresh)
+    return out if out is not None else _splice(old, conf)
 
 
 def _relinked(before: _State, after: _State) -> bool:
