@@ -171,25 +171,6 @@ def _search(
     return True
 
 
-@_compiled
-def node_times(
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    data: np.ndarray,
-    src_node: np.ndarray,
-    src_w: np.ndarray,
-    src_id: np.ndarray,
-    limit: float,
-    track: bool,
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`dijkstra` into new arrays: (times, sources; empty unless ``track``)."""
-    dist = np.empty(len(indptr) - 1)
-    who = np.empty(len(dist) if track else 0, dtype=np.int64)
-    heap = np.empty(heap_size(len(dist), len(src_node)))
-    dijkstra(indptr, indices, data, src_node, src_w, src_id, limit, dist, who, heap)
-    return dist, who
-
-
 @_inlined
 def _part(dist: float, tpm: float) -> float:
     """Seconds to cover ``dist`` metres at ``tpm`` s/m; 0 m costs 0 s (also at inf s/m)."""

@@ -982,7 +982,7 @@ def _long(out: pd.DataFrame, chosen: list[Circle], by: str | None) -> pd.DataFra
 
 
 #: The summed columns of ``summary`` and the ``by_*`` roll-ups, in their order.
-ROLL_UP_SUMS = _SUMS = [
+ROLL_UP_SUMS = [
     "blocks",
     "blocks_outside",
     "population",
@@ -995,10 +995,10 @@ ROLL_UP_SUMS = _SUMS = [
 
 def _rollup(out: pd.DataFrame, chosen: list[Circle], by: str) -> pd.DataFrame:
     if by not in out.columns or out[by].isna().all():
-        return pd.DataFrame(columns=[by, "circle", *_SUMS]).set_index([by, "circle"])
+        return pd.DataFrame(columns=[by, "circle", *ROLL_UP_SUMS]).set_index([by, "circle"])
     long = _long(out, chosen, by)
     long = long[long[by].notna()]
-    g = long.groupby([by, "circle"], sort=True)[_SUMS].sum(min_count=1)
+    g = long.groupby([by, "circle"], sort=True)[ROLL_UP_SUMS].sum(min_count=1)
     g["households"] = long.groupby([by, "circle"])["households"].sum(min_count=1)
     return add_shares(g)
 
@@ -1008,9 +1008,9 @@ def _summary(
 ) -> pd.DataFrame:
     long = _long(out, chosen, None)
     if len(long):
-        g = long.groupby("circle", sort=False)[_SUMS].sum(min_count=1)
+        g = long.groupby("circle", sort=False)[ROLL_UP_SUMS].sum(min_count=1)
     else:
-        g = pd.DataFrame(columns=_SUMS)
+        g = pd.DataFrame(columns=ROLL_UP_SUMS)
     g = g.reindex([c.id for c in chosen])
     g[["blocks", "blocks_outside"]] = g[["blocks", "blocks_outside"]].fillna(0).astype(int)
     g = add_shares(g)

@@ -942,7 +942,11 @@ def _rolled_after(
     tables = {name: getattr(a, name) for name in ROLLED}
     again = [c for c in checked.circles if redo.get(c.id)]
     quick = _quick_roll_ups(edit.st, tables, table, again) if again else None
-    coverage = _quick_coverage(tables["coverage"], table, again, checked.key_of, edit.touched)
+    coverage = (
+        _quick_coverage(tables["coverage"], table, again, checked.key_of, edit.touched)
+        if quick is not None
+        else None
+    )
     if quick is not None and coverage is not None:
         tables.update(quick, coverage=coverage)
     elif again:
@@ -1049,7 +1053,7 @@ def _quick_coverage(
     ``touched`` computed again (the others' times did not change), in place of
     :func:`coverage_table` and :func:`_splice` (the same sums; None: rows missing)."""
     keys, reaching, shares = [], [], []
-    for c in again:
+    for c in again:  # not empty: the caller computes nothing when no circle changed
         cats = [cat for cat in c.categories if cat in touched]
         if not cats:
             continue

@@ -167,3 +167,31 @@ def oracle_times(
         col = np.array([dist.get(("o", i), np.inf) for i in range(len(origins))])
         out[cat] = col
     return out
+
+
+def serve_in_thread(srv):
+    """Generator for a fixture: run an explorer server (``listen`` and ``stop``) on an
+    event loop of its own thread, yield it once listening, stop it afterwards."""
+    import asyncio
+    import threading
+
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+
+    def run():
+        asyncio.set_event_loop(loop)
+
+        async def start():
+            srv.listen()
+            ready.set()
+
+        loop.run_until_complete(start())
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert ready.wait(20)
+    yield srv
+    loop.call_soon_threadsafe(srv.stop)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)

@@ -4,11 +4,9 @@ answers 127.0.0.1 alone. (tests/test_explore_browser.py drives the page in Chrom
 
 from __future__ import annotations
 
-import asyncio
 import http.client
 import json
 import statistics
-import threading
 import warnings
 
 import geopandas as gpd
@@ -16,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from helpers import points
+from helpers import points, serve_in_thread
 from sharing import copied, frozen
 from town import town
 
@@ -229,26 +227,7 @@ def server():
         warnings.simplefilter("ignore", PlannerWarning)
         a = planner.assess(net, fac, blocks, communities=communities)
     srv = ExplorerServer(Session(a, lang="en"), title="<b>town</b>")
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-
-    def run():
-        asyncio.set_event_loop(loop)
-
-        async def start():
-            srv.listen()
-            ready.set()
-
-        loop.run_until_complete(start())
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert ready.wait(20)
-    yield srv
-    loop.call_soon_threadsafe(srv.stop)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
+    yield from serve_in_thread(srv)
 
 
 def request(srv, method, path, *, body=None, host=None, token=True):

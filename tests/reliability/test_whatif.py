@@ -9,7 +9,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
-from helpers import points
+from helpers import points, serve_in_thread
 from sharing import copied, frozen
 from town import town
 
@@ -221,32 +221,11 @@ def test_explore_save_fails(assessed, tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def server(_assessed):
     """The explorer's server on 127.0.0.1, in a thread of its own."""
-    import asyncio
-    import threading
 
     from planner.explorer.server import ExplorerServer
 
     srv = ExplorerServer(Session(copied(_assessed), lang="en"))
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-
-    def run():
-        asyncio.set_event_loop(loop)
-
-        async def start():
-            srv.listen()
-            ready.set()
-
-        loop.run_until_complete(start())
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert ready.wait(20)
-    yield srv
-    loop.call_soon_threadsafe(srv.stop)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
+    yield from serve_in_thread(srv)
 
 
 def answer(srv, path, *, host, token):
